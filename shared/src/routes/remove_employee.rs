@@ -1,0 +1,29 @@
+//! `DELETE /employees/{employeeId}`.
+
+use lambda_http::http::{Method, StatusCode};
+use lambda_http::{Body, Request, Response};
+
+use crate::employee::EmployeeId;
+use crate::http::ApiError;
+use crate::http::request::Resource;
+use crate::http::response::json;
+use crate::store::StoreDelete;
+
+pub async fn handle<S: StoreDelete>(store: &S, request: Request) -> Response<Body> {
+    let result = respond(store, &request).await;
+    super::finish(&request, result)
+}
+
+async fn respond<S: StoreDelete>(store: &S, request: &Request) -> Result<Response<Body>, ApiError> {
+    let resource = Resource::of(request)?;
+    let Resource::Employee(id) = &resource else {
+        return Err(resource.method_not_allowed(request));
+    };
+    if request.method() != Method::DELETE {
+        return Err(resource.method_not_allowed(request));
+    }
+    let id = EmployeeId::parse(id.as_str())?;
+    let removed =
+        store.delete(&id).await?.ok_or_else(|| ApiError::EmployeeDoesNotExist(id.to_string()))?;
+    Ok(json(StatusCode::OK, &removed))
+}

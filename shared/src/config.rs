@@ -2,9 +2,9 @@
 
 use std::time::Duration;
 
-use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, ConfigLoader};
 use aws_sdk_dynamodb::Client;
 
 use crate::store::{DynamoDbStore, JOB_TITLE_INDEX};
@@ -64,25 +64,36 @@ impl Config {
     /// The standard AWS variables apply: `AWS_REGION`, credentials, and
     /// `AWS_ENDPOINT_URL_DYNAMODB` for a local engine.
     pub async fn store(&self) -> DynamoDbStore {
-        let sdk_config = aws_config::defaults(BehaviorVersion::latest())
-            .retry_config(
-                RetryConfig::standard()
-                    .with_max_attempts(DYNAMODB_MAX_ATTEMPTS)
-                    .with_initial_backoff(DYNAMODB_INITIAL_BACKOFF)
-                    .with_max_backoff(DYNAMODB_MAX_BACKOFF),
-            )
-            .timeout_config(
-                TimeoutConfig::builder()
-                    .connect_timeout(DYNAMODB_CONNECT_TIMEOUT)
-                    .operation_attempt_timeout(DYNAMODB_ATTEMPT_TIMEOUT)
-                    .operation_timeout(DYNAMODB_OPERATION_TIMEOUT)
-                    .build(),
-            )
-            .load()
-            .await;
-        DynamoDbStore::new(Client::new(&sdk_config), &self.table_name)
+        let sdk_config = sdk_config_loader().load().await;
+        self.store_with(&sdk_config)
+    }
+
+    /// The store on an SDK configuration the caller loaded (tests point it
+    /// at DynamoDB Local).
+    pub fn store_with(&self, sdk_config: &aws_config::SdkConfig) -> DynamoDbStore {
+        DynamoDbStore::new(Client::new(sdk_config), &self.table_name)
             .with_job_title_index(self.job_title_index.clone())
     }
+}
+
+/// The SDK configuration every function uses: the bounded retries and
+/// timeouts above, on top of the standard environment (region, credentials,
+/// endpoint overrides).
+pub fn sdk_config_loader() -> ConfigLoader {
+    aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(DYNAMODB_MAX_ATTEMPTS)
+                .with_initial_backoff(DYNAMODB_INITIAL_BACKOFF)
+                .with_max_backoff(DYNAMODB_MAX_BACKOFF),
+        )
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(DYNAMODB_CONNECT_TIMEOUT)
+                .operation_attempt_timeout(DYNAMODB_ATTEMPT_TIMEOUT)
+                .operation_timeout(DYNAMODB_OPERATION_TIMEOUT)
+                .build(),
+        )
 }
 
 #[cfg(test)]

@@ -1,1 +1,16 @@
-//! Helpers for the cross-crate tests.
+//! Helpers for the tests that cross crates: the local DynamoDB engine, fresh
+//! tables, and the API served by `cargo lambda watch`.
+
+pub mod dynamodb_local;
+pub mod lambda_watch;
+pub mod process;
+
+use std::path::PathBuf;
+
+/// The workspace root (the folder holding `template.yaml`).
+pub fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_owned()
+}
+
+/// The command that installs everything the tests need into `.tools/`.
+pub const INSTALL_HINT: &str = "./scripts/install-tools.sh";

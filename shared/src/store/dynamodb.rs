@@ -194,7 +194,7 @@ impl StoreList for DynamoDbStore {
         let title = query.job_title.as_ref().map(|t| t.as_str().to_owned());
         let (items, last_key) = match (&title, &self.job_title_index) {
             (Some(title), Some(index)) => {
-                let mut start = query.after.as_ref().map(|k| start_key(k));
+                let mut start = query.after.as_ref().map(start_key);
                 if let Some(start) = &mut start {
                     start.insert(TITLE.to_owned(), AttributeValue::S(title.clone()));
                 }
@@ -219,7 +219,7 @@ impl StoreList for DynamoDbStore {
                     .scan()
                     .table_name(&self.table)
                     .limit(limit)
-                    .set_exclusive_start_key(query.after.as_ref().map(|k| start_key(k)));
+                    .set_exclusive_start_key(query.after.as_ref().map(start_key));
                 if let Some(title) = &title {
                     // No index: filter a scan. Pages may hold fewer than
                     // `limit` items, but the cursor still visits each once.

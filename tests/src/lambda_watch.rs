@@ -1,0 +1,159 @@
+//! The API served locally exactly as README command 1 serves it: the three
+//! functions under `cargo lambda watch`, routed by the
+//! `[workspace.metadata.lambda.watch.router]` of Cargo.toml, on DynamoDB
+//! Local. One instance per test binary, on its own fresh table.
+
+use std::path::PathBuf;
+use std::process::Child;
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use crate::dynamodb_local::{self, ACCESS_KEY, REGION, SECRET_KEY};
+use crate::process::{free_port, spawn_tied_to_this_process, tail, wait_for_port};
+use crate::{INSTALL_HINT, workspace_root};
+
+pub struct LocalApi {
+    /// `http://127.0.0.1:<port>`, without a trailing slash.
+    pub base_url: String,
+    /// The table the functions use.
+    pub table: String,
+    log: PathBuf,
+    _process: Mutex<Child>,
+}
+
+static API: OnceLock<LocalApi> = OnceLock::new();
+
+/// The local API, started (and its three functions compiled and warmed) on
+/// first use.
+pub fn local_api() -> &'static LocalApi {
+    API.get_or_init(start)
+}
+
+impl LocalApi {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    /// The last lines `cargo lambda watch` and the functions logged.
+    pub fn log_tail(&self) -> String {
+        tail(&self.log)
+    }
+}
+
+/// The `cargo-lambda` binary: `.tools/venv/bin` first, then `PATH`.
+pub fn cargo_lambda() -> PathBuf {
+    let local = workspace_root().join(".tools/venv/bin/cargo-lambda");
+    if local.is_file() {
+        return local;
+    }
+    std::env::var_os("PATH")
+        .and_then(|paths| {
+            std::env::split_paths(&paths).map(|p| p.join("cargo-lambda")).find(|p| p.is_file())
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "cargo-lambda is not installed: run {INSTALL_HINT} \
+                 (it runs `pip install cargo-lambda` into .tools/venv)"
+            )
+        })
+}
+
+/// Runs `future` to completion on a runtime of its own, so a static can be
+/// initialised from any test, async or not.
+fn block_on<T: Send + 'static>(future: impl Future<Output = T> + Send + 'static) -> T {
+    std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a Tokio runtime")
+            .block_on(future)
+    })
+    .join()
+    .expect("the helper thread finished")
+}
+
+fn start() -> LocalApi {
+    let endpoint = dynamodb_local::endpoint().to_owned();
+    let table = block_on(async {
+        let client = dynamodb_local::client().await;
+        dynamodb_local::fresh_table(&client).await
+    });
+    let port = free_port();
+    let log =
+        std::env::temp_dir().join(format!("cargo-lambda-watch-{}-{port}.log", std::process::id()));
+    let env_vars = [
+        format!("TABLE_NAME={table}"),
+        // `cargo lambda watch` passes no region to the functions by itself.
+        format!("AWS_REGION={REGION}"),
+        format!("AWS_ENDPOINT_URL_DYNAMODB={endpoint}"),
+        format!("AWS_ACCESS_KEY_ID={ACCESS_KEY}"),
+        format!("AWS_SECRET_ACCESS_KEY={SECRET_KEY}"),
+    ]
+    .join(",");
+    let args: Vec<String> = [
+        "lambda",
+        "watch",
+        "--ignore-changes",
+        "--invoke-address",
+        "127.0.0.1",
+        "--invoke-port",
+        &port.to_string(),
+        // Several instances per function, so concurrent requests really race.
+        "--concurrency",
+        "4",
+        "--env-var",
+        &env_vars,
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .collect();
+    let program = cargo_lambda();
+    let child = spawn_tied_to_this_process(
+        &program.display().to_string(),
+        &args,
+        &[],
+        &workspace_root(),
+        &log,
+    );
+    wait_for_port(port, Duration::from_secs(60), "cargo lambda watch", &log);
+    let base_url = format!("http://127.0.0.1:{port}");
+    warm_up(&base_url, &log);
+    LocalApi { base_url, table, log, _process: Mutex::new(child) }
+}
+
+/// Calls each function once, waiting while `cargo lambda` compiles it, so
+/// tests measure the API, not the build.
+fn warm_up(base_url: &str, log: &std::path::Path) {
+    let base_url = base_url.to_owned();
+    let calls =
+        [("GET", "/employees/warm-up"), ("POST", "/employees"), ("DELETE", "/employees/warm-up")];
+    let outcome = block_on(async move {
+        let http = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(600);
+        for (method, path) in calls {
+            loop {
+                let request = http
+                    .request(method.parse().expect("method"), format!("{base_url}{path}"))
+                    .header("content-type", "application/json")
+                    .body("{}")
+                    .timeout(Duration::from_secs(300));
+                // A JSON error body with a code means the function itself answered.
+                if let Ok(response) = request.send().await {
+                    if let Ok(body) = response.json::<serde_json::Value>().await {
+                        if body["error"].is_string() {
+                            break;
+                        }
+                    }
+                }
+                if Instant::now() > deadline {
+                    return Err(format!("{method} {path} never reached its function"));
+                }
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        }
+        Ok(())
+    });
+    if let Err(e) = outcome {
+        panic!("{e}; cargo lambda watch log:\n{}", tail(log));
+    }
+}

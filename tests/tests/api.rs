@@ -1,0 +1,272 @@
+//! End to end: HTTP requests to the three functions served by `cargo lambda
+//! watch` with the router of Cargo.toml, on DynamoDB Local — the stack README
+//! command 1 runs. Tests share one API and table, so each uses ids (and job
+//! titles) of its own.
+
+use std::collections::BTreeSet;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use employee_api_tests::dynamodb_local;
+use employee_api_tests::lambda_watch::{LocalApi, local_api};
+use reqwest::{Client, Response, StatusCode};
+use serde_json::{Value, json};
+
+struct Api {
+    local: &'static LocalApi,
+    http: Client,
+}
+
+fn api() -> Api {
+    Api { local: local_api(), http: Client::new() }
+}
+
+impl Api {
+    async fn get(&self, path: &str) -> Response {
+        self.http.get(self.local.url(path)).send().await.unwrap()
+    }
+
+    async fn post(&self, body: Value) -> Response {
+        self.http.post(self.local.url("/employees")).json(&body).send().await.unwrap()
+    }
+
+    async fn put(&self, path: &str, body: Value) -> Response {
+        self.http.put(self.local.url(path)).json(&body).send().await.unwrap()
+    }
+
+    async fn delete(&self, path: &str) -> Response {
+        self.http.delete(self.local.url(path)).send().await.unwrap()
+    }
+}
+
+async fn expect(response: Response, status: u16) -> Value {
+    let actual = response.status();
+    let text = response.text().await.unwrap();
+    assert_eq!(actual.as_u16(), status, "body: {text}");
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
+async fn expect_error(response: Response, status: u16, code: &str) -> Value {
+    let body = expect(response, status).await;
+    assert_eq!(body["error"], code, "{body}");
+    assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
+    body
+}
+
+#[tokio::test]
+async fn an_employee_goes_through_its_whole_life_over_http() {
+    let api = api();
+    let created = api.post(json!({"employee": "life-1", "jobTitle": "Engineer"})).await;
+    assert_eq!(created.headers()["location"], "/employees/life-1");
+    assert_eq!(expect(created, 201).await, json!({"employee": "life-1", "jobTitle": "Engineer"}));
+
+    let read = expect(api.get("/employees/life-1").await, 200).await;
+    assert_eq!(read, json!({"employee": "life-1", "jobTitle": "Engineer"}));
+
+    let replaced = api.put("/employees/life-1", json!({"jobTitle": "Staff Engineer"})).await;
+    assert_eq!(
+        expect(replaced, 200).await,
+        json!({"employee": "life-1", "jobTitle": "Staff Engineer"})
+    );
+
+    let removed = expect(api.delete("/employees/life-1").await, 200).await;
+    assert_eq!(removed, json!({"employee": "life-1", "jobTitle": "Staff Engineer"}));
+
+    expect_error(api.get("/employees/life-1").await, 404, "EmployeeDoesNotExist").await;
+    expect_error(api.delete("/employees/life-1").await, 404, "EmployeeDoesNotExist").await;
+}
+
+#[tokio::test]
+async fn adding_an_existing_employee_returns_409_and_keeps_the_original() {
+    let api = api();
+    expect(api.post(json!({"employee": "dup-1", "jobTitle": "Engineer"})).await, 201).await;
+    expect_error(
+        api.post(json!({"employee": "dup-1", "jobTitle": "Impostor"})).await,
+        409,
+        "EmployeeAlreadyExists",
+    )
+    .await;
+    let kept = expect(api.get("/employees/dup-1").await, 200).await;
+    assert_eq!(kept["jobTitle"], "Engineer");
+}
+
+#[tokio::test]
+async fn thirty_two_concurrent_posts_of_one_id_give_one_201_and_31_409s() {
+    let api = api();
+    let requests = (0..32).map(|n| {
+        let http = api.http.clone();
+        let url = api.local.url("/employees");
+        tokio::spawn(async move {
+            http.post(url)
+                .json(&json!({"employee": "race-1", "jobTitle": format!("Title {n}")}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        })
+    });
+    let mut statuses = Vec::new();
+    for request in requests.collect::<Vec<_>>() {
+        statuses.push(request.await.unwrap());
+    }
+    let created = statuses.iter().filter(|s| **s == StatusCode::CREATED).count();
+    let conflicts = statuses.iter().filter(|s| **s == StatusCode::CONFLICT).count();
+    assert_eq!((created, conflicts), (1, 31), "{statuses:?}");
+}
+
+#[tokio::test]
+async fn put_creates_with_201_and_location_then_replaces_with_200() {
+    let api = api();
+    let created = api.put("/employees/put-1", json!({"jobTitle": "Engineer"})).await;
+    assert_eq!(created.headers()["location"], "/employees/put-1");
+    expect(created, 201).await;
+    let replaced =
+        api.put("/employees/put-1", json!({"employee": "put-1", "jobTitle": "Manager"})).await;
+    expect(replaced, 200).await;
+    expect_error(
+        api.put("/employees/put-1", json!({"employee": "other", "jobTitle": "Manager"})).await,
+        400,
+        "ValidationError",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn ids_with_reserved_characters_round_trip_through_the_path() {
+    let api = api();
+    let created = api.post(json!({"employee": "Zoë A?#1", "jobTitle": "Engineer"})).await;
+    let location = created.headers()["location"].to_str().unwrap().to_owned();
+    assert_eq!(location, "/employees/Zo%C3%AB%20A%3F%231");
+    expect(created, 201).await;
+    let read = expect(api.get(&location).await, 200).await;
+    assert_eq!(read["employee"], "Zoë A?#1");
+    expect(api.delete(&location).await, 200).await;
+}
+
+#[tokio::test]
+async fn listing_by_job_title_pages_through_each_employee_once() {
+    let api = api();
+    let title = "Pager Title";
+    let mut expected = BTreeSet::new();
+    for n in 0..7 {
+        let id = format!("page-{n}");
+        expect(api.post(json!({"employee": id, "jobTitle": title})).await, 201).await;
+        expected.insert(id);
+    }
+    let mut seen = Vec::new();
+    let mut path = "/employees?jobTitle=Pager%20Title&limit=3".to_owned();
+    for _ in 0..10 {
+        let page = expect(api.get(&path).await, 200).await;
+        for e in page["employees"].as_array().unwrap() {
+            assert_eq!(e["jobTitle"], title);
+            seen.push(e["employee"].as_str().unwrap().to_owned());
+        }
+        match page["nextCursor"].as_str() {
+            Some(cursor) => {
+                path = format!("/employees?jobTitle=Pager%20Title&limit=3&cursor={cursor}")
+            }
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 7, "{seen:?}");
+    assert_eq!(seen.into_iter().collect::<BTreeSet<_>>(), expected);
+}
+
+#[tokio::test]
+async fn listing_without_a_filter_returns_a_page_and_a_cursor() {
+    let api = api();
+    for n in 0..3 {
+        api.post(json!({"employee": format!("any-{n}"), "jobTitle": "Any"})).await;
+    }
+    let page = expect(api.get("/employees?limit=2").await, 200).await;
+    assert_eq!(page["employees"].as_array().unwrap().len(), 2);
+    assert!(page["nextCursor"].is_string());
+}
+
+#[tokio::test]
+async fn bad_listing_queries_are_400() {
+    let api = api();
+    for path in [
+        "/employees?limit=0",
+        "/employees?limit=101",
+        "/employees?limit=ten",
+        "/employees?cursor=not-a-cursor",
+        "/employees?jobTitle=%20padded",
+        "/employees?jobtitle=Engineer",
+    ] {
+        expect_error(api.get(path).await, 400, "ValidationError").await;
+    }
+    // A real cursor from an unfiltered listing, replayed on a filtered one.
+    for n in 0..2 {
+        api.post(json!({"employee": format!("cur-{n}"), "jobTitle": "Cursor"})).await;
+    }
+    let page = expect(api.get("/employees?limit=1").await, 200).await;
+    let cursor = page["nextCursor"].as_str().unwrap();
+    expect_error(
+        api.get(&format!("/employees?jobTitle=Cursor&cursor={cursor}")).await,
+        400,
+        "ValidationError",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn bad_bodies_are_refused_and_nothing_is_written() {
+    let api = api();
+    let cases: Vec<(&str, Option<&str>, u16, &str)> = vec![
+        (r#"{"employee":"bad-1"}"#, Some("application/json"), 400, "ValidationError"),
+        (
+            r#"{"employee":"bad-1","jobTitle":"x","extra":1}"#,
+            Some("application/json"),
+            400,
+            "ValidationError",
+        ),
+        (
+            r#"{"employee":"bad-1","jobTitle":" x"}"#,
+            Some("application/json"),
+            400,
+            "ValidationError",
+        ),
+        (r#"{"employee":"bad-1","jobTitle":"#, Some("application/json"), 400, "ValidationError"),
+        ("[]", Some("application/json"), 400, "ValidationError"),
+        (r#"{"employee":"bad-1","jobTitle":"x"}"#, Some("text/plain"), 415, "UnsupportedMediaType"),
+    ];
+    for (body, content_type, status, code) in cases {
+        let mut request = api.http.post(api.local.url("/employees")).body(body.to_owned());
+        if let Some(content_type) = content_type {
+            request = request.header("content-type", content_type);
+        }
+        expect_error(request.send().await.unwrap(), status, code).await;
+    }
+    let too_big = json!({"employee": "bad-1", "jobTitle": "x".repeat(17 * 1024)});
+    expect_error(api.post(too_big).await, 413, "PayloadTooLarge").await;
+    expect_error(api.get("/employees/bad-1").await, 404, "EmployeeDoesNotExist").await;
+}
+
+#[tokio::test]
+async fn invalid_ids_in_the_path_are_400() {
+    let api = api();
+    for path in ["/employees/%20padded", "/employees/a%2Fb", "/employees/%07bell"] {
+        expect_error(api.get(path).await, 400, "ValidationError").await;
+    }
+}
+
+#[tokio::test]
+async fn items_written_by_another_client_are_served_unchanged() {
+    let api = api();
+    let client = dynamodb_local::client().await;
+    // As the original sample's state machines wrote them, plus an attribute
+    // this project does not know.
+    client
+        .put_item()
+        .table_name(&api.local.table)
+        .item("EmployeeId", AttributeValue::S("legacy-1".into()))
+        .item("JobTitle", AttributeValue::S("Legacy Title".into()))
+        .item("Badge", AttributeValue::N("7".into()))
+        .send()
+        .await
+        .unwrap();
+    let read = expect(api.get("/employees/legacy-1").await, 200).await;
+    assert_eq!(read, json!({"employee": "legacy-1", "jobTitle": "Legacy Title"}));
+    let listed = expect(api.get("/employees?jobTitle=Legacy%20Title").await, 200).await;
+    assert_eq!(listed["employees"], json!([{"employee": "legacy-1", "jobTitle": "Legacy Title"}]));
+}

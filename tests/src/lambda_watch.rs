@@ -138,12 +138,11 @@ fn warm_up(base_url: &str, log: &std::path::Path) {
                     .body("{}")
                     .timeout(Duration::from_secs(300));
                 // A JSON error body with a code means the function itself answered.
-                if let Ok(response) = request.send().await {
-                    if let Ok(body) = response.json::<serde_json::Value>().await {
-                        if body["error"].is_string() {
-                            break;
-                        }
-                    }
+                if let Ok(response) = request.send().await
+                    && let Ok(body) = response.json::<serde_json::Value>().await
+                    && body["error"].is_string()
+                {
+                    break;
                 }
                 if Instant::now() > deadline {
                     return Err(format!("{method} {path} never reached its function"));

@@ -94,10 +94,15 @@ pub async fn client() -> Client {
 /// The functions' own SDK configuration (bounded retries and timeouts),
 /// pointed at the local engine.
 pub async fn sdk_config() -> aws_config::SdkConfig {
+    sdk_config_for(endpoint()).await
+}
+
+/// The functions' own SDK configuration, pointed at `endpoint`.
+pub async fn sdk_config_for(endpoint: &str) -> aws_config::SdkConfig {
     employee_api::config::sdk_config_loader()
         .region(Region::new(REGION))
-        .endpoint_url(endpoint())
-        .credentials_provider(Credentials::new(ACCESS_KEY, SECRET_KEY, None, None, "tests"))
+        .endpoint_url(endpoint)
+        .credentials_provider(Credentials::new(ACCESS_KEY, SECRET_KEY, None, None, "local"))
         .load()
         .await
 }

@@ -1,0 +1,28 @@
+//! Creates the employee table on a local DynamoDB engine, with the schema of
+//! template.yaml, and adds one example employee. Used by `scripts/dev.sh`.
+//!
+//! Usage: create-local-table <endpoint> <table>
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::AttributeValue;
+use employee_api_tests::dynamodb_local::{create_table, sdk_config_for};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let [endpoint, table] = args.as_slice() else {
+        eprintln!("usage: create-local-table <endpoint> <table>");
+        std::process::exit(2);
+    };
+    let client = Client::new(&sdk_config_for(endpoint).await);
+    create_table(&client, table, true).await;
+    client
+        .put_item()
+        .table_name(table)
+        .item("EmployeeId", AttributeValue::S("42".into()))
+        .item("JobTitle", AttributeValue::S("Engineer".into()))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("cannot add the example employee: {e:?}"));
+    println!("created table {table} on {endpoint} with employee 42 (Engineer)");
+}

@@ -31,8 +31,9 @@ start_dynamodb_local() {
     if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
         die "port $port is already in use; choose another with DYNAMODB_PORT=<port>"
     fi
-    setsid java -Djava.library.path="$dir/DynamoDBLocal_lib" -jar "$dir/DynamoDBLocal.jar" \
-        -inMemory -sharedDb -port "$port" >"$logfile" 2>&1 &
+    # Run from .tools/: DynamoDB Local writes a metadata file into its working directory.
+    (cd "$TOOLS" && exec setsid java -Djava.library.path="$dir/DynamoDBLocal_lib" \
+        -jar "$dir/DynamoDBLocal.jar" -inMemory -sharedDb -port "$port") >"$logfile" 2>&1 &
     pid=$!
     for _ in $(seq 1 300); do
         if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then

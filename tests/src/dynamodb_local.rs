@@ -57,7 +57,8 @@ fn start_engine() -> Engine {
         "-port".to_owned(),
         port.to_string(),
     ];
-    let child = spawn_tied_to_this_process("java", &args, &[], &workspace_root(), &log);
+    // DynamoDB Local writes a metadata file into its working directory.
+    let child = spawn_tied_to_this_process("java", &args, &[], &std::env::temp_dir(), &log);
     wait_for_port(port, Duration::from_secs(60), "DynamoDB Local", &log);
     Engine { endpoint: format!("http://127.0.0.1:{port}"), _process: Some(Mutex::new(child)) }
 }

@@ -15,6 +15,8 @@ use crate::{INSTALL_HINT, workspace_root};
 pub struct LocalApi {
     /// `http://127.0.0.1:<port>`, without a trailing slash.
     pub base_url: String,
+    /// The port `cargo lambda watch` listens on (HTTP and the invoke API).
+    pub port: u16,
     /// The table the functions use.
     pub table: String,
     log: PathBuf,
@@ -32,6 +34,26 @@ pub fn local_api() -> &'static LocalApi {
 impl LocalApi {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base_url)
+    }
+
+    /// Invokes `function` with the event in `events/<event>` through
+    /// `cargo lambda invoke`, as a developer would, and returns the
+    /// function's JSON output.
+    pub fn invoke(&self, function: &str, event: &str) -> serde_json::Value {
+        let output = std::process::Command::new(cargo_lambda())
+            .args(["lambda", "invoke", function, "--data-file"])
+            .arg(workspace_root().join("events").join(event))
+            .args(["--invoke-address", "127.0.0.1", "--invoke-port", &self.port.to_string()])
+            .output()
+            .expect("cargo lambda invoke runs");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success(),
+            "cargo lambda invoke {function} {event} failed: {stdout}{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_str(&stdout)
+            .unwrap_or_else(|e| panic!("{function} {event}: output is not JSON ({e}): {stdout}"))
     }
 
     /// The last lines `cargo lambda watch` and the functions logged.
@@ -118,7 +140,7 @@ fn start() -> LocalApi {
     wait_for_port(port, Duration::from_secs(60), "cargo lambda watch", &log);
     let base_url = format!("http://127.0.0.1:{port}");
     warm_up(&base_url, &log);
-    LocalApi { base_url, table, log, _process: Mutex::new(child) }
+    LocalApi { base_url, port, table, log, _process: Mutex::new(child) }
 }
 
 /// Calls each function once, waiting while `cargo lambda` compiles it, so

@@ -270,3 +270,51 @@ async fn items_written_by_another_client_are_served_unchanged() {
     let listed = expect(api.get("/employees?jobTitle=Legacy%20Title").await, 200).await;
     assert_eq!(listed["employees"], json!([{"employee": "legacy-1", "jobTitle": "Legacy Title"}]));
 }
+
+/// Every file in `events/`, the function it is for, and the status it must
+/// get, in an order that makes each outcome certain (ids 42–48 are used only
+/// here).
+const EVENTS: &[(&str, &str, u16)] = &[
+    ("get-employee.json", "get-employee", 200),
+    ("get-employee-missing.json", "get-employee", 404),
+    ("sam-generated-get-employee.json", "get-employee", 200),
+    ("list-employees.json", "get-employee", 200),
+    ("list-employees-by-job-title.json", "get-employee", 200),
+    ("list-employees-bad-limit.json", "get-employee", 400),
+    ("add-employee.json", "add-employee", 201),
+    ("add-employee-duplicate.json", "add-employee", 409),
+    ("add-employee-bad-body.json", "add-employee", 400),
+    ("add-employee-base64.json", "add-employee", 201),
+    ("sam-generated-add-employee.json", "add-employee", 201),
+    ("put-employee.json", "add-employee", 201),
+    ("sam-generated-put-employee.json", "add-employee", 201),
+    ("remove-employee.json", "remove-employee", 200),
+    ("remove-employee-missing.json", "remove-employee", 404),
+    ("sam-generated-remove-employee.json", "remove-employee", 200),
+];
+
+#[tokio::test]
+async fn every_event_file_gets_its_expected_status_through_cargo_lambda_invoke() {
+    let api = api();
+    expect(api.post(json!({"employee": "42", "jobTitle": "Engineer"})).await, 201).await;
+    let mut files: Vec<String> =
+        std::fs::read_dir(employee_api_tests::workspace_root().join("events"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+    files.sort();
+    let mut covered: Vec<String> = EVENTS.iter().map(|(f, _, _)| (*f).to_owned()).collect();
+    covered.sort();
+    assert_eq!(files, covered, "every event file needs an expected outcome here");
+
+    let local = api.local;
+    for (event, function, status) in EVENTS {
+        // Blocking is fine: nothing else runs on this test's runtime.
+        let output = local.invoke(function, event);
+        assert_eq!(output["statusCode"], *status, "{event}: {output}");
+        let body: Value = serde_json::from_str(output["body"].as_str().unwrap()).unwrap();
+        if *status >= 400 {
+            assert!(body["error"].is_string(), "{event}: {body}");
+        }
+    }
+}

@@ -6,6 +6,7 @@
 pub mod config;
 pub mod employee;
 pub mod http;
+pub mod lambda;
 pub mod routes;
 pub mod store;
 

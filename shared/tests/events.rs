@@ -296,3 +296,80 @@ async fn dependency_faults_are_503_with_retry_after_and_internal_faults_500() {
     let response = get_employee::handle(&store, event("get-employee.json")).await;
     assert_eq!(response.status(), 200);
 }
+
+fn raw_event(name: &str) -> Value {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../events").join(name);
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+async fn dispatch_to_add(store: &MemoryStore, payload: Value) -> Result<Value, String> {
+    let event = lambda_http::LambdaEvent::new(payload, lambda_http::Context::default());
+    employee_api::lambda::dispatch(
+        event,
+        &|request| add_employee::handle(store, request),
+        &|input| add_employee::invoke(store, input),
+    )
+    .await
+    .map_err(|d| d.error_type)
+}
+
+#[tokio::test]
+async fn direct_invocations_keep_the_state_machines_contract() {
+    let store = seeded();
+    let output = get_employee::invoke(&store, raw_event("direct-get-employee.json")).await.unwrap();
+    assert_eq!(output, json!({"employee": "42", "jobTitle": "Engineer"}));
+    let err = get_employee::invoke(&store, raw_event("direct-get-employee-missing.json")).await;
+    assert_eq!(err.unwrap_err().status_and_code().1, "EmployeeDoesNotExist");
+
+    let output = add_employee::invoke(&store, raw_event("direct-add-employee.json")).await.unwrap();
+    assert_eq!(output, json!({"employee": "49", "jobTitle": "Engineer"}));
+    let err = add_employee::invoke(&store, raw_event("direct-add-employee-duplicate.json")).await;
+    assert_eq!(err.unwrap_err().status_and_code().1, "EmployeeAlreadyExists");
+    assert!(store.snapshot().contains(&("42".into(), "Engineer".into())));
+
+    let output =
+        remove_employee::invoke(&store, raw_event("direct-remove-employee.json")).await.unwrap();
+    assert_eq!(output, json!({"employee": "49", "jobTitle": "Engineer"}));
+    let err =
+        remove_employee::invoke(&store, raw_event("direct-remove-employee-missing.json")).await;
+    assert_eq!(err.unwrap_err().status_and_code().1, "EmployeeDoesNotExist");
+}
+
+#[tokio::test]
+async fn direct_inputs_are_validated_and_extra_fields_ignored() {
+    let store = seeded();
+    for input in [json!({}), json!({"employee": 42}), json!({"employee": " 1"}), json!("42")] {
+        let err = get_employee::invoke(&store, input.clone()).await.unwrap_err();
+        assert_eq!(err.status_and_code().1, "ValidationError", "{input}");
+    }
+    let output = get_employee::invoke(&store, json!({"employee": "42", "step": 3})).await.unwrap();
+    assert_eq!(output["employee"], "42");
+}
+
+#[tokio::test]
+async fn the_entry_point_routes_http_events_and_direct_inputs() {
+    let store = seeded();
+    let response = dispatch_to_add(&store, raw_event("add-employee.json")).await.unwrap();
+    assert_eq!(response["statusCode"], 201);
+    assert_eq!(response["headers"]["location"], "/employees/43");
+    assert_eq!(
+        serde_json::from_str::<Value>(response["body"].as_str().unwrap()).unwrap(),
+        json!({"employee": "43", "jobTitle": "Product Manager"})
+    );
+    assert_eq!(
+        dispatch_to_add(&store, raw_event("direct-add-employee-duplicate.json")).await,
+        Err("EmployeeAlreadyExists".to_owned())
+    );
+}
+
+#[tokio::test]
+async fn a_body_flagged_base64_that_is_not_base64_is_a_400_not_a_crash() {
+    let store = seeded();
+    let mut event = raw_event("add-employee-base64.json");
+    event["body"] = json!("not base64 at all!");
+    let response = dispatch_to_add(&store, event).await.unwrap();
+    assert_eq!(response["statusCode"], 400);
+    let body: Value = serde_json::from_str(response["body"].as_str().unwrap()).unwrap();
+    assert_eq!(body["error"], "ValidationError");
+    assert_eq!(store.snapshot().len(), 3);
+}

@@ -37,9 +37,9 @@ impl LocalApi {
     }
 
     /// Invokes `function` with the event in `events/<event>` through
-    /// `cargo lambda invoke`, as a developer would, and returns the
-    /// function's JSON output.
-    pub fn invoke(&self, function: &str, event: &str) -> serde_json::Value {
+    /// `cargo lambda invoke`, as a developer would: the function's JSON
+    /// output, or the `errorType` of the function error it reported.
+    pub fn invoke(&self, function: &str, event: &str) -> Result<serde_json::Value, String> {
         let output = std::process::Command::new(cargo_lambda())
             .args(["lambda", "invoke", function, "--data-file"])
             .arg(workspace_root().join("events").join(event))
@@ -47,13 +47,18 @@ impl LocalApi {
             .output()
             .expect("cargo lambda invoke runs");
         let stdout = String::from_utf8_lossy(&output.stdout);
-        assert!(
-            output.status.success(),
-            "cargo lambda invoke {function} {event} failed: {stdout}{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        serde_json::from_str(&stdout)
-            .unwrap_or_else(|e| panic!("{function} {event}: output is not JSON ({e}): {stdout}"))
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        if output.status.success() {
+            return Ok(serde_json::from_str(&stdout).unwrap_or_else(|e| {
+                panic!("{function} {event}: output is not JSON ({e}): {stdout}")
+            }));
+        }
+        // cargo lambda prints a function error as `Error: <errorType>`.
+        stderr
+            .lines()
+            .find_map(|line| line.trim().strip_prefix("Error: "))
+            .map(|error_type| Err(error_type.trim().to_owned()))
+            .unwrap_or_else(|| panic!("cargo lambda invoke {function} {event} failed: {stderr}"))
     }
 
     /// The last lines `cargo lambda watch` and the functions logged.

@@ -271,30 +271,59 @@ async fn items_written_by_another_client_are_served_unchanged() {
     assert_eq!(listed["employees"], json!([{"employee": "legacy-1", "jobTitle": "Legacy Title"}]));
 }
 
-/// Every file in `events/`, the function it is for, and the status it must
-/// get, in an order that makes each outcome certain (ids 42–48 are used only
-/// here).
-const EVENTS: &[(&str, &str, u16)] = &[
-    ("get-employee.json", "get-employee", 200),
-    ("get-employee-missing.json", "get-employee", 404),
-    ("sam-generated-get-employee.json", "get-employee", 200),
-    ("list-employees.json", "get-employee", 200),
-    ("list-employees-by-job-title.json", "get-employee", 200),
-    ("list-employees-bad-limit.json", "get-employee", 400),
-    ("add-employee.json", "add-employee", 201),
-    ("add-employee-duplicate.json", "add-employee", 409),
-    ("add-employee-bad-body.json", "add-employee", 400),
-    ("add-employee-base64.json", "add-employee", 201),
-    ("sam-generated-add-employee.json", "add-employee", 201),
-    ("put-employee.json", "add-employee", 201),
-    ("sam-generated-put-employee.json", "add-employee", 201),
-    ("remove-employee.json", "remove-employee", 200),
-    ("remove-employee-missing.json", "remove-employee", 404),
-    ("sam-generated-remove-employee.json", "remove-employee", 200),
+/// What an event in `events/` must get.
+enum Outcome {
+    /// An HTTP response with this status.
+    Status(u16),
+    /// A direct invocation's output (the state machine's output).
+    Output(&'static str),
+    /// A direct invocation's function error, by `errorType`.
+    Error(&'static str),
+}
+
+use Outcome::{Error, Output, Status};
+
+/// Every file in `events/`, the function it is for, and what it must get, in
+/// an order that makes each outcome certain (ids 42–49 are used only here).
+const EVENTS: &[(&str, &str, Outcome)] = &[
+    ("get-employee.json", "get-employee", Status(200)),
+    ("get-employee-missing.json", "get-employee", Status(404)),
+    ("sam-generated-get-employee.json", "get-employee", Status(200)),
+    ("list-employees.json", "get-employee", Status(200)),
+    ("list-employees-by-job-title.json", "get-employee", Status(200)),
+    ("list-employees-bad-limit.json", "get-employee", Status(400)),
+    (
+        "direct-get-employee.json",
+        "get-employee",
+        Output(r#"{"employee":"42","jobTitle":"Engineer"}"#),
+    ),
+    ("direct-get-employee-missing.json", "get-employee", Error("EmployeeDoesNotExist")),
+    ("add-employee.json", "add-employee", Status(201)),
+    ("add-employee-duplicate.json", "add-employee", Status(409)),
+    ("add-employee-bad-body.json", "add-employee", Status(400)),
+    ("add-employee-base64.json", "add-employee", Status(201)),
+    ("sam-generated-add-employee.json", "add-employee", Status(201)),
+    ("put-employee.json", "add-employee", Status(201)),
+    ("sam-generated-put-employee.json", "add-employee", Status(201)),
+    (
+        "direct-add-employee.json",
+        "add-employee",
+        Output(r#"{"employee":"49","jobTitle":"Engineer"}"#),
+    ),
+    ("direct-add-employee-duplicate.json", "add-employee", Error("EmployeeAlreadyExists")),
+    ("remove-employee.json", "remove-employee", Status(200)),
+    ("remove-employee-missing.json", "remove-employee", Status(404)),
+    ("sam-generated-remove-employee.json", "remove-employee", Status(200)),
+    (
+        "direct-remove-employee.json",
+        "remove-employee",
+        Output(r#"{"employee":"49","jobTitle":"Engineer"}"#),
+    ),
+    ("direct-remove-employee-missing.json", "remove-employee", Error("EmployeeDoesNotExist")),
 ];
 
 #[tokio::test]
-async fn every_event_file_gets_its_expected_status_through_cargo_lambda_invoke() {
+async fn every_event_file_gets_its_expected_outcome_through_cargo_lambda_invoke() {
     let api = api();
     expect(api.post(json!({"employee": "42", "jobTitle": "Engineer"})).await, 201).await;
     let mut files: Vec<String> =
@@ -307,14 +336,22 @@ async fn every_event_file_gets_its_expected_status_through_cargo_lambda_invoke()
     covered.sort();
     assert_eq!(files, covered, "every event file needs an expected outcome here");
 
-    let local = api.local;
-    for (event, function, status) in EVENTS {
+    for (event, function, outcome) in EVENTS {
         // Blocking is fine: nothing else runs on this test's runtime.
-        let output = local.invoke(function, event);
-        assert_eq!(output["statusCode"], *status, "{event}: {output}");
-        let body: Value = serde_json::from_str(output["body"].as_str().unwrap()).unwrap();
-        if *status >= 400 {
-            assert!(body["error"].is_string(), "{event}: {body}");
+        let result = api.local.invoke(function, event);
+        match (outcome, result) {
+            (Status(status), Ok(output)) => {
+                assert_eq!(output["statusCode"], *status, "{event}: {output}");
+                let body: Value = serde_json::from_str(output["body"].as_str().unwrap()).unwrap();
+                if *status >= 400 {
+                    assert!(body["error"].is_string(), "{event}: {body}");
+                }
+            }
+            (Output(expected), Ok(output)) => {
+                assert_eq!(output, serde_json::from_str::<Value>(expected).unwrap(), "{event}");
+            }
+            (Error(expected), Err(error_type)) => assert_eq!(error_type, *expected, "{event}"),
+            (_, result) => panic!("{event}: unexpected {result:?}"),
         }
     }
 }

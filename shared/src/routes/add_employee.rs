@@ -5,6 +5,7 @@ use lambda_http::http::{HeaderValue, Method, StatusCode, header};
 use lambda_http::{Body, Request, Response};
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 use serde::Deserialize;
+use serde_json::Value;
 
 use crate::employee::{Employee, EmployeeId, JobTitle};
 use crate::http::ApiError;
@@ -62,6 +63,25 @@ async fn respond<S: StorePut>(store: &S, request: &Request) -> Result<Response<B
         }
         _ => Err(resource.method_not_allowed(request)),
     }
+}
+
+/// The "add" state machine's input. Other fields are ignored (see
+/// `EmployeeRef`).
+#[derive(Deserialize)]
+struct AddInput {
+    employee: String,
+    #[serde(rename = "jobTitle")]
+    job_title: String,
+}
+
+/// Direct invocation: `{"employee":"42","jobTitle":"…"}` → the stored
+/// employee, or the error `EmployeeAlreadyExists` (never overwrites).
+pub async fn invoke<S: StorePut>(store: &S, input: Value) -> Result<Value, ApiError> {
+    let input: AddInput = super::direct_input(input)?;
+    let employee =
+        Employee::new(EmployeeId::parse(input.employee)?, JobTitle::parse(input.job_title)?);
+    store.create(&employee).await?;
+    super::output(&employee)
 }
 
 /// Characters escaped in the `Location` path segment: everything that is not

@@ -3,6 +3,7 @@
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
+use serde_json::Value;
 
 use crate::employee::{Employee, EmployeeId, JobTitle};
 use crate::http::request::{Resource, query_params};
@@ -45,6 +46,16 @@ async fn respond<S: StoreGet + StoreList>(
             Ok(json(StatusCode::OK, &body))
         }
     }
+}
+
+/// Direct invocation with the "get" state machine's contract:
+/// `{"employee":"42"}` → `{"employee":"42","jobTitle":"…"}`, or the error
+/// `EmployeeDoesNotExist`.
+pub async fn invoke<S: StoreGet>(store: &S, input: Value) -> Result<Value, ApiError> {
+    let id = super::employee_id(input)?;
+    let employee =
+        store.get(&id).await?.ok_or_else(|| ApiError::EmployeeDoesNotExist(id.to_string()))?;
+    super::output(&employee)
 }
 
 #[derive(Serialize)]

@@ -2,6 +2,7 @@
 
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
+use serde_json::Value;
 
 use crate::employee::EmployeeId;
 use crate::http::ApiError;
@@ -26,4 +27,13 @@ async fn respond<S: StoreDelete>(store: &S, request: &Request) -> Result<Respons
     let removed =
         store.delete(&id).await?.ok_or_else(|| ApiError::EmployeeDoesNotExist(id.to_string()))?;
     Ok(json(StatusCode::OK, &removed))
+}
+
+/// Direct invocation: `{"employee":"42"}` → the removed employee, or the
+/// error `EmployeeDoesNotExist`.
+pub async fn invoke<S: StoreDelete>(store: &S, input: Value) -> Result<Value, ApiError> {
+    let id = super::employee_id(input)?;
+    let removed =
+        store.delete(&id).await?.ok_or_else(|| ApiError::EmployeeDoesNotExist(id.to_string()))?;
+    super::output(&removed)
 }

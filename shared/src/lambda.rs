@@ -1,0 +1,143 @@
+//! The Lambda entry point every function shares.
+//!
+//! A function is invoked two ways:
+//! - by API Gateway (or `cargo lambda watch`, a function URL, `sam local`)
+//!   with an HTTP API payload 2.0 event, answered with an HTTP response;
+//! - directly (`aws lambda invoke`, a Step Functions `Task`), with the
+//!   original state machine's input (`{"employee":"42"}`), answered with its
+//!   output, or with a function error whose `errorType` is the state
+//!   machine's error name (`EmployeeDoesNotExist`).
+//!
+//! `lambda_http::run` only knows the first. This module does what it does
+//! for HTTP events — the same `lambda_http` conversion to `http::Request` —
+//! and also refuses a body flagged base64 that is not base64 with a 400,
+//! where `lambda_http`'s conversion would panic.
+
+use std::future::Future;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use lambda_http::aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
+use lambda_http::lambda_runtime::{self, Diagnostic, LambdaEvent};
+use lambda_http::request::LambdaRequest;
+use lambda_http::{Body, Error, Request, RequestExt, Response, service_fn};
+use serde_json::Value;
+
+use crate::http::ApiError;
+
+/// Runs the Lambda runtime loop: HTTP events go to `http`, direct
+/// invocations to `direct`.
+pub async fn run<H, HF, D, DF>(http: H, direct: D) -> Result<(), Error>
+where
+    H: Fn(Request) -> HF,
+    HF: Future<Output = Response<Body>>,
+    D: Fn(Value) -> DF,
+    DF: Future<Output = Result<Value, ApiError>>,
+{
+    let http = &http;
+    let direct = &direct;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        dispatch(event, http, direct).await
+    }))
+    .await
+}
+
+/// Handles one invocation.
+pub async fn dispatch<H, HF, D, DF>(
+    event: LambdaEvent<Value>,
+    http: &H,
+    direct: &D,
+) -> Result<Value, Diagnostic>
+where
+    H: Fn(Request) -> HF,
+    HF: Future<Output = Response<Body>>,
+    D: Fn(Value) -> DF,
+    DF: Future<Output = Result<Value, ApiError>>,
+{
+    let LambdaEvent { payload, context } = event;
+    if !is_http_event(&payload) {
+        return direct(payload).await.map_err(diagnostic);
+    }
+    let event: ApiGatewayV2httpRequest = serde_json::from_value(payload).map_err(|e| {
+        diagnostic(ApiError::Validation(format!("not an API Gateway HTTP API event: {e}")))
+    })?;
+    let response = match undecodable_body(&event) {
+        Some(refusal) => refusal.into_response(),
+        None => {
+            let request: Request = LambdaRequest::ApiGatewayV2(event).into();
+            http(request.with_lambda_context(context)).await
+        }
+    };
+    serde_json::to_value(api_gateway_response(response))
+        .map_err(|e| diagnostic(ApiError::Internal(e.to_string())))
+}
+
+/// API Gateway HTTP API and function URL events carry a `requestContext`;
+/// the state machine's inputs never do.
+pub fn is_http_event(payload: &Value) -> bool {
+    payload.get("requestContext").is_some_and(Value::is_object)
+}
+
+fn undecodable_body(event: &ApiGatewayV2httpRequest) -> Option<ApiError> {
+    let body = event.body.as_deref()?;
+    (event.is_base64_encoded && STANDARD.decode(body).is_err()).then(|| {
+        ApiError::Validation("the request body is flagged base64 but is not valid base64".into())
+    })
+}
+
+/// A function error as Lambda reports it: `errorType` is the stable code
+/// (`EmployeeDoesNotExist`, as the state machine's `Fail` state named it).
+pub fn diagnostic(error: ApiError) -> Diagnostic {
+    let (_, code) = error.status_and_code();
+    if error.status_and_code().0.is_server_error() {
+        tracing::error!(error.code = code, error.detail = %error, "invocation failed");
+    } else {
+        tracing::info!(error.code = code, "invocation refused");
+    }
+    Diagnostic { error_type: code.to_owned(), error_message: error.client_message() }
+}
+
+fn api_gateway_response(response: Response<Body>) -> ApiGatewayV2httpResponse {
+    let (parts, body) = response.into_parts();
+    let mut out = ApiGatewayV2httpResponse::default();
+    out.status_code = i64::from(parts.status.as_u16());
+    out.headers = parts.headers;
+    out.body = match body {
+        Body::Empty => None,
+        Body::Binary(bytes) => match String::from_utf8(bytes) {
+            Ok(text) => Some(Body::Text(text)),
+            Err(e) => {
+                out.is_base64_encoded = true;
+                Some(Body::Text(STANDARD.encode(e.into_bytes())))
+            }
+        },
+        text => Some(text),
+    };
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn http_events_are_told_from_direct_inputs() {
+        assert!(is_http_event(&serde_json::json!({"requestContext": {}, "rawPath": "/"})));
+        assert!(!is_http_event(&serde_json::json!({"employee": "42"})));
+        assert!(!is_http_event(&serde_json::json!({"requestContext": "x"})));
+        assert!(!is_http_event(&serde_json::json!("42")));
+    }
+
+    #[test]
+    fn responses_keep_status_headers_and_a_text_body() {
+        let response = crate::http::response::json(
+            lambda_http::http::StatusCode::CREATED,
+            &serde_json::json!({"a": 1}),
+        );
+        let out = api_gateway_response(response);
+        assert_eq!(out.status_code, 201);
+        assert_eq!(out.headers["content-type"], "application/json");
+        assert_eq!(out.body, Some(Body::Text(r#"{"a":1}"#.into())));
+        assert!(!out.is_base64_encoded);
+    }
+}

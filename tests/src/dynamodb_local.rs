@@ -12,11 +12,13 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use std::collections::HashMap;
+
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::{Credentials, Region};
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType,
+    AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement,
+    KeyType, Projection, ProjectionType, ScalarAttributeType,
 };
 use employee_api::store::JOB_TITLE_INDEX;
 
@@ -160,4 +162,42 @@ pub async fn create_table(client: &Client, name: &str, with_job_title_index: boo
         );
     }
     request.send().await.unwrap_or_else(|e| panic!("cannot create table {name}: {e:?}"));
+}
+
+/// Every item of `table` exactly as the engine holds it (consistent reads),
+/// sorted by key: compare two snapshots to prove nothing changed.
+pub async fn all_items(client: &Client, table: &str) -> Vec<HashMap<String, AttributeValue>> {
+    let mut items = Vec::new();
+    let mut start = None;
+    loop {
+        let page = client
+            .scan()
+            .table_name(table)
+            .consistent_read(true)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("cannot scan {table}: {e:?}"));
+        items.extend(page.items.unwrap_or_default());
+        start = page.last_evaluated_key;
+        if start.is_none() {
+            break;
+        }
+    }
+    items.sort_by_key(|item| format!("{:?}", item.get("EmployeeId")));
+    items
+}
+
+/// Writes `(id, job title)` items directly, as another client would.
+pub async fn put_items(client: &Client, table: &str, items: &[(&str, &str)]) {
+    for (id, title) in items {
+        client
+            .put_item()
+            .table_name(table)
+            .item("EmployeeId", AttributeValue::S((*id).to_owned()))
+            .item("JobTitle", AttributeValue::S((*title).to_owned()))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("cannot write {id} to {table}: {e:?}"));
+    }
 }

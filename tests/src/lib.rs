@@ -3,6 +3,7 @@
 
 pub mod dynamodb_local;
 pub mod lambda_watch;
+pub mod malformed;
 pub mod process;
 
 use std::path::PathBuf;

@@ -1,7 +1,7 @@
 //! The DynamoDB store against DynamoDB Local (the real engine), one fresh
 //! table per test.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -13,7 +13,9 @@ use employee_api::store::{
     StorePut,
 };
 use employee_api::{Employee, EmployeeId, JobTitle};
-use employee_api_tests::dynamodb_local::{self, client, fresh_sample_table, fresh_table};
+use employee_api_tests::dynamodb_local::{
+    self, all_items, client, fresh_sample_table, fresh_table,
+};
 
 fn employee(id: &str, title: &str) -> Employee {
     Employee::new(EmployeeId::parse(id).unwrap(), JobTitle::parse(title).unwrap())
@@ -36,29 +38,6 @@ async fn fresh_store() -> (Client, String, DynamoDbStore) {
     let table = fresh_table(&client).await;
     let store = store_on(&table, Some("JobTitleIndex")).await;
     (client, table, store)
-}
-
-/// Every item of `table`, as the engine holds it.
-async fn raw_items(client: &Client, table: &str) -> Vec<HashMap<String, AttributeValue>> {
-    let mut items = Vec::new();
-    let mut start = None;
-    loop {
-        let page = client
-            .scan()
-            .table_name(table)
-            .consistent_read(true)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .unwrap();
-        items.extend(page.items.unwrap_or_default());
-        start = page.last_evaluated_key;
-        if start.is_none() {
-            break;
-        }
-    }
-    items.sort_by_key(|item| format!("{:?}", item.get("EmployeeId")));
-    items
 }
 
 /// Pages through a listing and returns every employee it yielded, in order.
@@ -91,10 +70,10 @@ async fn a_created_employee_can_be_read_back() {
 async fn creating_an_existing_employee_fails_and_keeps_the_original() {
     let (client, table, store) = fresh_store().await;
     store.create(&employee("42", "Engineer")).await.unwrap();
-    let before = raw_items(&client, &table).await;
+    let before = all_items(&client, &table).await;
     let err = store.create(&employee("42", "Impostor")).await.unwrap_err();
     assert_eq!(err, StoreError::AlreadyExists(id("42")));
-    assert_eq!(raw_items(&client, &table).await, before);
+    assert_eq!(all_items(&client, &table).await, before);
 }
 
 #[tokio::test]
@@ -119,7 +98,7 @@ async fn thirty_two_concurrent_creates_of_one_id_let_exactly_one_win() {
         }
     }
     assert_eq!((created, conflicts), (1, 31));
-    assert_eq!(raw_items(&client, &table).await.len(), 1);
+    assert_eq!(all_items(&client, &table).await.len(), 1);
 }
 
 #[tokio::test]
@@ -136,7 +115,7 @@ async fn delete_returns_the_removed_employee_once() {
     store.create(&employee("9", "Engineer")).await.unwrap();
     assert_eq!(store.delete(&id("9")).await.unwrap(), Some(employee("9", "Engineer")));
     assert_eq!(store.delete(&id("9")).await.unwrap(), None);
-    assert!(raw_items(&client, &table).await.is_empty());
+    assert!(all_items(&client, &table).await.is_empty());
 }
 
 #[tokio::test]
@@ -211,7 +190,7 @@ async fn a_table_in_the_original_samples_schema_is_served_unchanged() {
             .await
             .unwrap();
     }
-    let before = raw_items(&client, &table).await;
+    let before = all_items(&client, &table).await;
     // That table has no JobTitleIndex: the functions run with JOB_TITLE_INDEX="".
     let store = store_on(&table, None).await;
     assert_eq!(store.get(&id("2")).await.unwrap(), Some(employee("2", "Manager")));
@@ -224,7 +203,7 @@ async fn a_table_in_the_original_samples_schema_is_served_unchanged() {
         .collect();
     assert_eq!(engineers, ["1", "3"]);
     assert_eq!(list_all(&store, None, 2).await.len(), 3);
-    assert_eq!(raw_items(&client, &table).await, before, "reading changed the table");
+    assert_eq!(all_items(&client, &table).await, before, "reading changed the table");
 
     store.create(&employee("4", "Designer")).await.unwrap();
     assert_eq!(
@@ -232,7 +211,7 @@ async fn a_table_in_the_original_samples_schema_is_served_unchanged() {
         StoreError::AlreadyExists(id("1"))
     );
     assert_eq!(store.delete(&id("3")).await.unwrap(), Some(employee("3", "Engineer")));
-    let items = raw_items(&client, &table).await;
+    let items = all_items(&client, &table).await;
     assert_eq!(items.len(), 3);
     assert_eq!(items[0]["Team"], AttributeValue::S("Platform".into()), "untouched item kept");
 }

@@ -1,0 +1,85 @@
+//! Every case of the malformed-request catalogue through the functions' real
+//! entry point, as API Gateway event payloads, against DynamoDB Local: the
+//! exact status and code, never a 5xx, and the table unchanged to the byte.
+
+use employee_api::config::Config;
+use employee_api::lambda::dispatch;
+use employee_api::routes::{add_employee, get_employee, remove_employee};
+use employee_api_tests::dynamodb_local::{all_items, client, fresh_table, put_items, sdk_config};
+use employee_api_tests::malformed::{self, SEED};
+use lambda_http::{Context, LambdaEvent};
+use serde_json::Value;
+
+#[tokio::test]
+async fn every_malformed_request_gets_its_status_and_code_and_changes_nothing() {
+    let client = client().await;
+    let table = fresh_table(&client).await;
+    put_items(&client, &table, SEED).await;
+    let before = all_items(&client, &table).await;
+    let config =
+        Config { table_name: table.clone(), job_title_index: Some("JobTitleIndex".into()) };
+    let store = config.store_with(&sdk_config().await);
+
+    let cases = malformed::cases();
+    assert!(cases.len() >= 100, "only {} cases", cases.len());
+    let mut failures = Vec::new();
+    for case in &cases {
+        let event = LambdaEvent::new(malformed::event(case), Context::default());
+        let result = match case.function() {
+            "add-employee" => {
+                dispatch(event, &|r| add_employee::handle(&store, r), &|i| {
+                    add_employee::invoke(&store, i)
+                })
+                .await
+            }
+            "remove-employee" => {
+                dispatch(event, &|r| remove_employee::handle(&store, r), &|i| {
+                    remove_employee::invoke(&store, i)
+                })
+                .await
+            }
+            _ => {
+                dispatch(event, &|r| get_employee::handle(&store, r), &|i| {
+                    get_employee::invoke(&store, i)
+                })
+                .await
+            }
+        };
+        let response = match result {
+            Ok(response) => response,
+            Err(diagnostic) => {
+                failures.push(format!("{}: function error {diagnostic:?}", case.name));
+                continue;
+            }
+        };
+        let status = response["statusCode"].as_u64().unwrap_or(0);
+        let body: Value = response["body"]
+            .as_str()
+            .and_then(|b| serde_json::from_str(b).ok())
+            .unwrap_or(Value::Null);
+        let code = body["error"].as_str().unwrap_or("");
+        if status != u64::from(case.status) || code != case.code {
+            failures.push(format!(
+                "{}: expected {} {}, got {status} {body}",
+                case.name, case.status, case.code
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+    assert_eq!(all_items(&client, &table).await, before, "a malformed request changed the table");
+}
+
+#[test]
+fn case_names_are_unique() {
+    let cases = malformed::cases();
+    let mut names: Vec<&str> = cases.iter().map(|c| c.name.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(names.len(), cases.len());
+}

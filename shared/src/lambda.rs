@@ -10,17 +10,22 @@
 //!
 //! `lambda_http::run` only knows the first. This module does what it does
 //! for HTTP events — the same `lambda_http` conversion to `http::Request` —
-//! and also refuses a body flagged base64 that is not base64 with a 400,
-//! where `lambda_http`'s conversion would panic.
+//! but first makes the event safe for that conversion, which panics on a
+//! body flagged base64 that is not base64 and on a path, query or `Host`
+//! that is not valid in a URI (API Gateway HTTP APIs hand over decoded
+//! paths, so spaces, `?` and non-ASCII do arrive). Found by the property
+//! tests in `shared/tests/properties.rs`.
 
 use std::future::Future;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use lambda_http::aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
+use lambda_http::http::{HeaderValue, header};
 use lambda_http::lambda_runtime::{self, Diagnostic, LambdaEvent};
 use lambda_http::request::LambdaRequest;
 use lambda_http::{Body, Error, Request, RequestExt, Response, service_fn};
+use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 use serde_json::Value;
 
 use crate::http::ApiError;
@@ -58,15 +63,18 @@ where
     if !is_http_event(&payload) {
         return direct(payload).await.map_err(diagnostic);
     }
-    let event: ApiGatewayV2httpRequest = serde_json::from_value(payload).map_err(|e| {
-        diagnostic(ApiError::Validation(format!("not an API Gateway HTTP API event: {e}")))
-    })?;
-    let response = match undecodable_body(&event) {
-        Some(refusal) => refusal.into_response(),
-        None => {
-            let request: Request = LambdaRequest::ApiGatewayV2(event).into();
-            http(request.with_lambda_context(context)).await
+    let response = match serde_json::from_value::<ApiGatewayV2httpRequest>(payload) {
+        // Headers or a method that HTTP cannot carry.
+        Err(e) => {
+            ApiError::Validation(format!("the request is not valid HTTP: {e}")).into_response()
         }
+        Ok(event) => match undecodable_body(&event) {
+            Some(refusal) => refusal.into_response(),
+            None => {
+                let request: Request = LambdaRequest::ApiGatewayV2(uri_safe(event)).into();
+                http(request.with_lambda_context(context)).await
+            }
+        },
     };
     serde_json::to_value(api_gateway_response(response))
         .map_err(|e| diagnostic(ApiError::Internal(e.to_string())))
@@ -76,6 +84,70 @@ where
 /// the state machine's inputs never do.
 pub fn is_http_event(payload: &Value) -> bool {
     payload.get("requestContext").is_some_and(Value::is_object)
+}
+
+/// Characters `http::Uri` refuses in a path (`?` and `#` would also split
+/// it); non-ASCII is always escaped.
+const PATH_ESCAPES: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'\\')
+    .add(b'^')
+    .add(b'`')
+    .add(b'{')
+    .add(b'|')
+    .add(b'}');
+/// The same for a query string, where `?` is allowed.
+const QUERY_ESCAPES: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'<')
+    .add(b'>')
+    .add(b'\\')
+    .add(b'^')
+    .add(b'`')
+    .add(b'{')
+    .add(b'|')
+    .add(b'}');
+
+/// Percent-encodes what a URI cannot hold in the raw path and query, and
+/// drops a `Host` or `X-Forwarded-Proto` header that cannot be part of a
+/// URL (the request context's domain name is used instead). Decoding the
+/// path, as the handlers do, gives back the same id.
+fn uri_safe(mut event: ApiGatewayV2httpRequest) -> ApiGatewayV2httpRequest {
+    if let Some(path) = &event.raw_path {
+        let mut escaped = utf8_percent_encode(path, PATH_ESCAPES).to_string();
+        if !escaped.starts_with('/') {
+            escaped.insert(0, '/');
+        }
+        event.raw_path = Some(escaped);
+    }
+    if let Some(query) = &event.raw_query_string {
+        event.raw_query_string = Some(utf8_percent_encode(query, QUERY_ESCAPES).to_string());
+    }
+    let host_ok = |h: &HeaderValue| {
+        h.to_str().is_ok_and(|h| {
+            !h.is_empty() && h.bytes().all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b))
+        })
+    };
+    if event.headers.get(header::HOST).is_some_and(|h| !host_ok(h)) {
+        event.headers.remove(header::HOST);
+    }
+    if event.request_context.domain_name.as_deref().is_some_and(|d| {
+        d.is_empty() || !d.bytes().all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b))
+    }) {
+        event.request_context.domain_name = Some("localhost".to_owned());
+    }
+    let proto_ok = |p: &HeaderValue| p == "https" || p == "http";
+    if event.headers.get("x-forwarded-proto").is_some_and(|p| !proto_ok(p)) {
+        event.headers.remove("x-forwarded-proto");
+    }
+    event
 }
 
 fn undecodable_body(event: &ApiGatewayV2httpRequest) -> Option<ApiError> {

@@ -373,3 +373,24 @@ async fn a_body_flagged_base64_that_is_not_base64_is_a_400_not_a_crash() {
     assert_eq!(body["error"], "ValidationError");
     assert_eq!(store.snapshot().len(), 3);
 }
+
+#[tokio::test]
+async fn decoded_paths_from_api_gateway_reach_the_handler_intact() {
+    // HTTP APIs hand over rawPath percent-decoded: spaces, `?` and non-ASCII
+    // arrive as they are, which lambda_http alone cannot turn into a URI.
+    let store = MemoryStore::with([employee("Zoë A?", "Engineer")]);
+    let mut event = raw_event("sam-generated-get-employee.json");
+    event["rawPath"] = json!("/employees/Zoë A?");
+    event["headers"]["Host"] = json!("bad host");
+    let event = lambda_http::LambdaEvent::new(event, lambda_http::Context::default());
+    let response = employee_api::lambda::dispatch(
+        event,
+        &|request| get_employee::handle(&store, request),
+        &|input| get_employee::invoke(&store, input),
+    )
+    .await
+    .unwrap();
+    assert_eq!(response["statusCode"], 200, "{response}");
+    let body: Value = serde_json::from_str(response["body"].as_str().unwrap()).unwrap();
+    assert_eq!(body["employee"], "Zoë A?");
+}

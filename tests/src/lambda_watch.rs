@@ -25,13 +25,20 @@ pub struct LocalApi {
 
 static API: OnceLock<LocalApi> = OnceLock::new();
 
-/// The local API, started (and its three functions compiled and warmed) on
-/// first use.
+/// The local API on DynamoDB Local, started (and its three functions
+/// compiled and warmed) on first use.
 pub fn local_api() -> &'static LocalApi {
-    API.get_or_init(start)
+    API.get_or_init(|| LocalApi::start(dynamodb_local::endpoint()))
 }
 
 impl LocalApi {
+    /// Starts the API with the functions talking to DynamoDB at
+    /// `dynamodb_endpoint` (DynamoDB Local, or a proxy in front of it), on a
+    /// fresh table created directly in DynamoDB Local.
+    pub fn start(dynamodb_endpoint: &str) -> Self {
+        start(dynamodb_endpoint)
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base_url)
     }
@@ -99,8 +106,7 @@ fn block_on<T: Send + 'static>(future: impl Future<Output = T> + Send + 'static)
     .expect("the helper thread finished")
 }
 
-fn start() -> LocalApi {
-    let endpoint = dynamodb_local::endpoint().to_owned();
+fn start(endpoint: &str) -> LocalApi {
     let table = block_on(async {
         let client = dynamodb_local::client().await;
         dynamodb_local::fresh_table(&client).await
@@ -127,7 +133,7 @@ fn start() -> LocalApi {
         &port.to_string(),
         // Several instances per function, so concurrent requests really race.
         "--concurrency",
-        "4",
+        "8",
         "--env-var",
         &env_vars,
     ]

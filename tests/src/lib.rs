@@ -2,6 +2,7 @@
 //! tables, and the API served by `cargo lambda watch`.
 
 pub mod dynamodb_local;
+pub mod fault_proxy;
 pub mod lambda_watch;
 pub mod malformed;
 pub mod process;

@@ -1,6 +1,8 @@
 //! template.yaml against the code: the routes the local router serves, the
-//! table the tests create, and least-privilege IAM. (cfn-lint, `sam validate
-//! --lint` and `sam build` run from scripts/test.sh.)
+//! table the tests create, least-privilege IAM, and the API's security
+//! settings (authorization, throttling, access logs, CORS) as CloudFormation
+//! deploys them for given parameters. (cfn-lint, `sam validate --lint` and
+//! `sam build` run from scripts/test.sh; checkov from scripts/checkov.sh.)
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -45,6 +47,195 @@ fn strings_in(value: &Value, out: &mut Vec<String>) {
         }
         _ => {}
     }
+}
+
+/// The name and arguments of an intrinsic function, in either YAML form:
+/// `!If [...]` or `{"Fn::If": [...]}` (and `!Ref x` or `{"Ref": x}`).
+fn intrinsic(value: &Value) -> Option<(String, &Value)> {
+    match value {
+        Value::Tagged(tagged) => {
+            let name = tagged.tag.to_string();
+            let name = name.trim_start_matches('!');
+            Some((
+                if name == "Ref" { name.to_owned() } else { format!("Fn::{name}") },
+                &tagged.value,
+            ))
+        }
+        Value::Mapping(map) if map.len() == 1 => {
+            let (key, arguments) = map.iter().next()?;
+            let key = key.as_str()?;
+            (key == "Ref" || key.starts_with("Fn::") || key == "Condition")
+                .then(|| (key.to_owned(), arguments))
+        }
+        _ => None,
+    }
+}
+
+/// Whether `value` is `!Ref <name>`.
+fn is_ref(value: &Value, name: &str) -> bool {
+    intrinsic(value).is_some_and(|(f, target)| f == "Ref" && target == name)
+}
+
+/// `Resource.Attribute` of a `!GetAtt`, in either form.
+fn get_att(value: &Value) -> Option<String> {
+    match intrinsic(value)? {
+        (f, Value::String(dotted)) if f == "Fn::GetAtt" => Some(dotted.clone()),
+        (f, Value::Sequence(parts)) if f == "Fn::GetAtt" => {
+            Some(format!("{}.{}", parts.first()?.as_str()?, parts.get(1)?.as_str()?))
+        }
+        _ => None,
+    }
+}
+
+fn yaml(text: &str) -> Value {
+    serde_yaml_ng::from_str(text).unwrap()
+}
+
+/// What CloudFormation knows when it deploys the template: the parameter
+/// values (defaults, then overrides) and so the conditions.
+struct Deployment<'a> {
+    template: &'a Value,
+    /// A string, or for a `CommaDelimitedList` the list of strings.
+    parameters: BTreeMap<String, Value>,
+}
+
+impl<'a> Deployment<'a> {
+    fn new(template: &'a Value, overrides: &[(&str, &str)]) -> Self {
+        let declared = template["Parameters"].as_mapping().expect("Parameters");
+        let mut parameters = BTreeMap::new();
+        for (name, declaration) in declared {
+            let name = name.as_str().unwrap();
+            let given = overrides.iter().find(|(n, _)| *n == name).map(|(_, v)| (*v).to_owned());
+            let text = given.unwrap_or_else(|| match &declaration["Default"] {
+                Value::String(s) => s.clone(),
+                Value::Number(n) => n.to_string(),
+                other => panic!("parameter {name} has no usable default: {other:?}"),
+            });
+            let value = if declaration["Type"] == "CommaDelimitedList" {
+                Value::Sequence(text.split(',').map(|s| Value::String(s.to_owned())).collect())
+            } else {
+                Value::String(text)
+            };
+            parameters.insert(name.to_owned(), value);
+        }
+        for (name, _) in overrides {
+            assert!(parameters.contains_key(*name), "no parameter {name}");
+        }
+        Deployment { template, parameters }
+    }
+
+    fn scalar(&self, value: &Value) -> String {
+        match (value, intrinsic(value)) {
+            (Value::String(s), _) => s.clone(),
+            (Value::Number(n), _) => n.to_string(),
+            (Value::Bool(b), _) => b.to_string(),
+            (_, Some((f, Value::String(name)))) if f == "Ref" => self.parameters[name]
+                .as_str()
+                .unwrap_or_else(|| panic!("{name} is a list"))
+                .to_owned(),
+            (_, Some((f, Value::Sequence(args)))) if f == "Fn::Join" => {
+                self.list(&args[1]).join(args[0].as_str().unwrap())
+            }
+            _ => panic!("cannot evaluate {value:?}"),
+        }
+    }
+
+    fn list(&self, value: &Value) -> Vec<String> {
+        match (value, intrinsic(value)) {
+            (Value::Sequence(items), _) => items.iter().map(|i| self.scalar(i)).collect(),
+            (_, Some((f, Value::String(name)))) if f == "Ref" => self.parameters[name]
+                .as_sequence()
+                .unwrap_or_else(|| panic!("{name} is not a list"))
+                .iter()
+                .map(|i| i.as_str().unwrap().to_owned())
+                .collect(),
+            _ => panic!("cannot evaluate {value:?} as a list"),
+        }
+    }
+
+    /// A condition, a rule's condition or a rule's assertion.
+    fn holds(&self, value: &Value) -> bool {
+        let (f, args) = intrinsic(value).unwrap_or_else(|| panic!("not a condition: {value:?}"));
+        let arg = |i: usize| &args.as_sequence().unwrap()[i];
+        match f.as_str() {
+            "Fn::Equals" => self.scalar(arg(0)) == self.scalar(arg(1)),
+            "Fn::Not" => !self.holds(arg(0)),
+            "Fn::And" => args.as_sequence().unwrap().iter().all(|c| self.holds(c)),
+            "Fn::Or" => args.as_sequence().unwrap().iter().any(|c| self.holds(c)),
+            "Fn::Contains" => self.list(arg(0)).contains(&self.scalar(arg(1))),
+            "Condition" => self.condition(args.as_str().unwrap()),
+            other => panic!("unsupported condition function {other}"),
+        }
+    }
+
+    fn condition(&self, name: &str) -> bool {
+        let condition = &self.template["Conditions"][name];
+        assert!(!condition.is_null(), "no condition {name}");
+        self.holds(condition)
+    }
+
+    /// `value` with every `Fn::If` chosen and every `AWS::NoValue` removed;
+    /// `None` when the whole value is `AWS::NoValue`.
+    fn resolve(&self, value: &Value) -> Option<Value> {
+        if is_ref(value, "AWS::NoValue") {
+            return None;
+        }
+        if let Some((f, args)) = intrinsic(value)
+            && f == "Fn::If"
+        {
+            let args = args.as_sequence().unwrap();
+            let branch =
+                if self.condition(args[0].as_str().unwrap()) { &args[1] } else { &args[2] };
+            return self.resolve(branch);
+        }
+        Some(match value {
+            Value::Sequence(items) => items.iter().filter_map(|i| self.resolve(i)).collect(),
+            Value::Mapping(map) => Value::Mapping(
+                map.iter().filter_map(|(k, v)| Some((k.clone(), self.resolve(v)?))).collect(),
+            ),
+            Value::Tagged(tagged) => Value::Tagged(Box::new(serde_yaml_ng::value::TaggedValue {
+                tag: tagged.tag.clone(),
+                value: self.resolve(&tagged.value)?,
+            })),
+            other => other.clone(),
+        })
+    }
+
+    /// The resources CloudFormation creates, as it sees them.
+    fn resources(&self) -> serde_yaml_ng::Mapping {
+        resources(self.template)
+            .iter()
+            .filter(|(_, r)| r["Condition"].as_str().is_none_or(|c| self.condition(c)))
+            .map(|(id, r)| (id.clone(), self.resolve(r).unwrap()))
+            .collect()
+    }
+}
+
+/// `(METHOD, path, event)` of every HttpApi event of every function.
+fn routes(template: &Value) -> Vec<(String, String, &Value)> {
+    functions(template)
+        .into_iter()
+        .flat_map(|(_, function)| function["Properties"]["Events"].as_mapping().unwrap().values())
+        .map(|event| {
+            let properties = &event["Properties"];
+            let method = properties["Method"].as_str().unwrap().to_uppercase();
+            (method, properties["Path"].as_str().unwrap().to_owned(), event)
+        })
+        .collect()
+}
+
+/// The OpenAPI document of the deployed API.
+fn api_definition(resources: &serde_yaml_ng::Mapping) -> &Value {
+    let api = &resources["EmployeeApi"];
+    assert_eq!(api["Type"], "AWS::Serverless::HttpApi");
+    &api["Properties"]["DefinitionBody"]
+}
+
+/// The `security` requirement of one route in the deployed API.
+fn security<'a>(definition: &'a Value, method: &str, path: &str) -> &'a Value {
+    let operation = &definition["paths"][path][method.to_lowercase().as_str()];
+    assert!(operation.is_mapping(), "{method} {path} is not in the API definition");
+    &operation["security"]
 }
 
 #[test]
@@ -227,4 +418,202 @@ async fn the_tables_the_tests_create_have_the_templates_schema() {
             index["Projection"]["ProjectionType"].as_str()
         );
     }
+}
+
+#[test]
+fn the_api_definition_declares_exactly_the_routes_the_functions_serve() {
+    let template = template();
+    let definition = &resources(&template)["EmployeeApi"]["Properties"]["DefinitionBody"];
+    let mut declared = BTreeSet::new();
+    for (path, operations) in definition["paths"].as_mapping().expect("paths") {
+        for (method, _) in operations.as_mapping().unwrap() {
+            declared.insert((
+                method.as_str().unwrap().to_uppercase(),
+                path.as_str().unwrap().to_owned(),
+            ));
+        }
+    }
+    let served: BTreeSet<(String, String)> =
+        routes(&template).into_iter().map(|(method, path, _)| (method, path)).collect();
+    assert_eq!(declared, served);
+}
+
+#[test]
+fn every_route_requires_iam_authorization_by_default() {
+    let template = template();
+    assert_eq!(template["Parameters"]["AuthorizationType"]["Default"], "AWS_IAM");
+    let resources = Deployment::new(&template, &[]).resources();
+    let definition = api_definition(&resources);
+    let schemes = &definition["components"]["securitySchemes"];
+    assert_eq!(
+        schemes,
+        &yaml(
+            "AWS_IAM: {type: apiKey, name: Authorization, in: header, \
+             x-amazon-apigateway-authtype: awsSigv4}"
+        )
+    );
+    let routes = routes(&template);
+    assert_eq!(routes.len(), 5);
+    for (method, path, event) in routes {
+        assert_eq!(
+            security(definition, &method, &path),
+            &yaml("[{AWS_IAM: []}]"),
+            "{method} {path}"
+        );
+        // A route's own Auth would replace the API's requirement.
+        assert!(event["Properties"]["Auth"].is_null(), "{method} {path} sets its own Auth");
+    }
+    // SAM's Auth would add its own default authorizer: the definition decides alone.
+    assert!(resources["EmployeeApi"]["Properties"]["Auth"].is_null());
+}
+
+#[test]
+fn every_route_requires_a_jwt_from_the_configured_issuer_when_jwt_is_chosen() {
+    let template = template();
+    let deployment = Deployment::new(
+        &template,
+        &[
+            ("AuthorizationType", "JWT"),
+            ("JwtIssuer", "https://issuer.example.com"),
+            ("JwtAudience", "employee-api,admin-console"),
+        ],
+    );
+    let resources = deployment.resources();
+    let definition = api_definition(&resources);
+    let schemes = definition["components"]["securitySchemes"].as_mapping().unwrap();
+    assert_eq!(schemes.keys().collect::<Vec<_>>(), ["JwtAuthorizer"], "IAM is off");
+    let authorizer = &schemes["JwtAuthorizer"]["x-amazon-apigateway-authorizer"];
+    assert_eq!(authorizer["type"], "jwt");
+    assert_eq!(authorizer["identitySource"], "$request.header.Authorization");
+    assert!(is_ref(&authorizer["jwtConfiguration"]["issuer"], "JwtIssuer"));
+    assert!(is_ref(&authorizer["jwtConfiguration"]["audience"], "JwtAudience"));
+    for (method, path, _) in routes(&template) {
+        assert_eq!(
+            security(definition, &method, &path),
+            &yaml("[{JwtAuthorizer: []}]"),
+            "{method} {path}"
+        );
+    }
+}
+
+#[test]
+fn a_jwt_deployment_without_an_issuer_or_an_audience_is_refused() {
+    let template = template();
+    let rule = &template["Rules"]["JwtAuthorizationNeedsIssuerAndAudience"];
+    let accepted = |overrides: &[(&str, &str)]| {
+        let deployment = Deployment::new(&template, overrides);
+        !deployment.holds(&rule["RuleCondition"])
+            || rule["Assertions"]
+                .as_sequence()
+                .unwrap()
+                .iter()
+                .all(|a| deployment.holds(&a["Assert"]))
+    };
+    let issuer = ("JwtIssuer", "https://issuer.example.com");
+    let audience = ("JwtAudience", "employee-api");
+    assert!(accepted(&[("AuthorizationType", "JWT"), issuer, audience]));
+    assert!(!accepted(&[("AuthorizationType", "JWT"), audience]));
+    assert!(!accepted(&[("AuthorizationType", "JWT"), issuer]));
+    assert!(!accepted(&[("AuthorizationType", "JWT"), issuer, ("JwtAudience", "employee-api,")]));
+    assert!(accepted(&[]), "the default (AWS_IAM) needs neither");
+}
+
+#[test]
+fn routes_are_open_only_when_authorization_is_explicitly_none() {
+    let template = template();
+    assert_eq!(
+        template["Parameters"]["AuthorizationType"]["AllowedValues"],
+        yaml("[AWS_IAM, JWT, NONE]")
+    );
+    let resources = Deployment::new(&template, &[("AuthorizationType", "NONE")]).resources();
+    let definition = api_definition(&resources);
+    assert!(definition["components"]["securitySchemes"].is_null());
+    for (method, path, _) in routes(&template) {
+        assert!(security(definition, &method, &path).is_null(), "{method} {path}");
+    }
+}
+
+#[test]
+fn the_stage_throttles_every_route() {
+    let template = template();
+    let parameters = &template["Parameters"];
+    assert_eq!(parameters["ThrottlingRateLimit"]["Default"].as_u64(), Some(100));
+    assert_eq!(parameters["ThrottlingBurstLimit"]["Default"].as_u64(), Some(200));
+    let api = &resources(&template)["EmployeeApi"]["Properties"];
+    let settings = &api["DefaultRouteSettings"];
+    assert!(is_ref(&settings["ThrottlingRateLimit"], "ThrottlingRateLimit"));
+    assert!(is_ref(&settings["ThrottlingBurstLimit"], "ThrottlingBurstLimit"));
+    // No route-level settings that could lift the limits.
+    assert!(api["RouteSettings"].is_null());
+}
+
+#[test]
+fn the_api_logs_every_request_as_json_without_bodies_to_its_own_log_group() {
+    let template = template();
+    let resources = resources(&template);
+    let settings = &resources["EmployeeApi"]["Properties"]["AccessLogSettings"];
+    let destination = get_att(&settings["DestinationArn"]).expect("DestinationArn is a GetAtt");
+    let group_id = destination.strip_suffix(".Arn").expect("a log group ARN");
+    let group = &resources[group_id];
+    assert_eq!(group["Type"], "AWS::Logs::LogGroup");
+    assert!(is_ref(&group["Properties"]["RetentionInDays"], "LogRetentionInDays"));
+    assert_eq!(group["DeletionPolicy"], "Delete");
+
+    let format = settings["Format"].as_str().expect("Format");
+    let fields: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(format).expect("the access log format is a JSON object");
+    let variables: BTreeSet<&str> = fields.values().filter_map(|v| v.as_str()).collect();
+    for variable in [
+        "$context.requestId",
+        "$context.routeKey",
+        "$context.status",
+        "$context.responseLatency",
+        "$context.integrationErrorMessage",
+        "$context.identity.sourceIp",
+    ] {
+        assert!(variables.contains(variable), "access log lacks {variable}");
+    }
+    assert!(
+        !format.to_lowercase().contains("body"),
+        "access logs must not carry request or response bodies: {format}"
+    );
+}
+
+#[test]
+fn cors_is_closed_unless_origins_are_configured() {
+    let template = template();
+    assert_eq!(template["Parameters"]["CorsAllowOrigins"]["Type"], "CommaDelimitedList");
+    assert_eq!(template["Parameters"]["CorsAllowOrigins"]["Default"], "");
+    // SAM's CorsConfiguration would add CORS whatever the parameter says.
+    assert!(resources(&template)["EmployeeApi"]["Properties"]["CorsConfiguration"].is_null());
+
+    let closed = Deployment::new(&template, &[]).resources();
+    assert!(api_definition(&closed)["x-amazon-apigateway-cors"].is_null());
+
+    let origins = [("CorsAllowOrigins", "https://app.example.com,https://admin.example.com")];
+    let open = Deployment::new(&template, &origins).resources();
+    let cors = &api_definition(&open)["x-amazon-apigateway-cors"];
+    assert!(is_ref(&cors["allowOrigins"], "CorsAllowOrigins"));
+    assert_eq!(cors["allowMethods"], yaml("[GET, POST, PUT, DELETE]"));
+    assert_eq!(cors["allowHeaders"], yaml("[content-type, authorization]"));
+    assert!(cors["allowCredentials"].is_null());
+}
+
+#[test]
+fn every_skipped_security_check_states_its_reason() {
+    let template = template();
+    let mut skipped = 0;
+    for (id, resource) in resources(&template) {
+        let Some(skips) = resource["Metadata"]["checkov"]["skip"].as_sequence() else { continue };
+        let mut ids = BTreeSet::new();
+        for skip in skips {
+            let check = skip["id"].as_str().expect("skip id");
+            assert!(check.starts_with("CKV"), "{id:?}: {check}");
+            assert!(ids.insert(check), "{id:?} skips {check} twice");
+            let reason = skip["comment"].as_str().unwrap_or_default();
+            assert!(reason.len() >= 80, "{id:?} skips {check} without a real reason: {reason:?}");
+            skipped += 1;
+        }
+    }
+    assert!(skipped > 0);
 }

@@ -5,7 +5,9 @@
 #   2. unit and handler tests (events/ files, in-memory store)
 #   3. store tests on DynamoDB Local and end-to-end tests through
 #      `cargo lambda watch` (the test binaries start and stop both)
-#   4. cfn-lint, `sam validate --lint` and `sam build` on template.yaml
+#   4. cargo deny (licenses, bans)
+#   5. cfn-lint, `sam validate` (with and without --lint), checkov and
+#      `sam build` on template.yaml
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 cd "$ROOT"
@@ -26,11 +28,25 @@ cargo build --workspace --bins --locked --quiet
 log "cargo test --workspace"
 cargo test --workspace --locked
 
+# cargo-deny builds from crates.io on first use (a few minutes), into .tools/.
+CARGO_DENY_VERSION=0.20.2
+cargo_deny="$TOOLS/cargo/bin/cargo-deny"
+if [ "$("$cargo_deny" --version 2>/dev/null)" != "cargo-deny $CARGO_DENY_VERSION" ]; then
+    log "Installing cargo-deny $CARGO_DENY_VERSION into .tools/cargo (first run only)"
+    cargo install --quiet --locked --root "$TOOLS/cargo" cargo-deny --version "$CARGO_DENY_VERSION"
+fi
+log "cargo deny check licenses bans"
+"$cargo_deny" --log-level error check licenses bans
+
 log "cfn-lint template.yaml"
 cfn-lint template.yaml
 
-log "sam validate --lint"
+# Plain `sam validate` runs SAM's transform; `--lint` runs cfn-lint on it.
+log "sam validate, sam validate --lint"
+sam validate --template template.yaml --region us-east-1
 sam validate --lint --template template.yaml --region us-east-1
+
+"$ROOT/scripts/checkov.sh"
 
 # arm64 is the deployed default, but the aarch64 Rust target cannot be
 # installed here: build x86_64 to prove the template and the workspace build.

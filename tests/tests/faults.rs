@@ -66,6 +66,11 @@ async fn every_route(
                     .map(|v| v.to_str().unwrap_or_default().to_owned());
                 let body: Value = response.json().await.unwrap_or(Value::Null);
                 let code = body["error"].as_str().unwrap_or_default().to_owned();
+                // The client learns that the table is unavailable, not why.
+                let message = body["message"].as_str().unwrap_or_default();
+                for detail in ["Dispatch", "Timeout", "127.0.0.1", "Exception", "hyper", "HTTP 5"] {
+                    assert!(!message.contains(detail), "{route}: {message}");
+                }
                 (route.to_owned(), status, retry_after, code, started.elapsed())
             })
         })

@@ -5,8 +5,9 @@
 #   2. unit and handler tests (events/ files, in-memory store)
 #   3. store tests on DynamoDB Local and end-to-end tests through
 #      `cargo lambda watch` (the test binaries start and stop both)
-#   4. cargo deny (licenses, bans)
-#   5. cfn-lint, `sam validate` (with and without --lint), checkov and
+#   4. the contract test: schemathesis, from openapi.yaml, against the local API
+#   5. cargo deny (licenses, bans)
+#   6. cfn-lint, `sam validate` (with and without --lint), checkov and
 #      `sam build` on template.yaml
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
@@ -27,6 +28,8 @@ cargo build --workspace --bins --locked --quiet
 
 log "cargo test --workspace"
 cargo test --workspace --locked
+
+"$ROOT/scripts/contract-test.sh"
 
 # cargo-deny builds from crates.io on first use (a few minutes), into .tools/.
 CARGO_DENY_VERSION=0.20.2

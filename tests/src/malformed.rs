@@ -221,6 +221,10 @@ pub fn cases() -> Vec<Case> {
         Case::new("put: other employee in body", "PUT", "/employees/p1")
             .json(r#"{"employee":"p2","jobTitle":"x"}"#),
         Case::new("put: unknown field", "PUT", "/employees/p1").json(r#"{"jobTitle":"x","a":1}"#),
+        Case::new("put: null employee", "PUT", "/employees/p1")
+            .json(r#"{"employee":null,"jobTitle":"x"}"#),
+        Case::new("put: numeric employee", "PUT", "/employees/p1")
+            .json(r#"{"employee":1,"jobTitle":"x"}"#),
         Case::new("put: array body", "PUT", "/employees/p1").json("[]"),
         Case::new("put: bad title", "PUT", "/employees/p1").json(r#"{"jobTitle":" x"}"#),
         Case::new("put: title control character", "PUT", "/employees/p1")

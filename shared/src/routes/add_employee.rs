@@ -27,9 +27,15 @@ struct NewEmployee {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct EmployeeUpdate {
+    /// Absent, or a string: `null` is refused like any other wrong type.
+    #[serde(default, deserialize_with = "present_string")]
     employee: Option<String>,
     #[serde(rename = "jobTitle")]
     job_title: String,
+}
+
+fn present_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    String::deserialize(d).map(Some)
 }
 
 pub async fn handle<S: StorePut>(store: &S, request: Request) -> Response<Body> {

@@ -8,6 +8,7 @@ use aws_config::{BehaviorVersion, ConfigLoader};
 use aws_sdk_dynamodb::Client;
 
 use crate::store::{DynamoDbStore, JOB_TITLE_INDEX};
+use crate::telemetry::DynamoDbCallMeter;
 
 /// How long one request may spend on DynamoDB, retries and back-off included.
 /// The functions time out after 10 s (template.yaml): a request that cannot
@@ -71,7 +72,10 @@ impl Config {
     /// The store on an SDK configuration the caller loaded (tests point it
     /// at DynamoDB Local).
     pub fn store_with(&self, sdk_config: &aws_config::SdkConfig) -> DynamoDbStore {
-        DynamoDbStore::new(Client::new(sdk_config), &self.table_name)
+        let client_config = aws_sdk_dynamodb::config::Builder::from(sdk_config)
+            .interceptor(DynamoDbCallMeter)
+            .build();
+        DynamoDbStore::new(Client::from_conf(client_config), &self.table_name)
             .with_job_title_index(self.job_title_index.clone())
     }
 }

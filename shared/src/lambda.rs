@@ -17,6 +17,7 @@
 //! tests in `shared/tests/properties.rs`.
 
 use std::future::Future;
+use std::time::Instant;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -29,6 +30,9 @@ use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 use serde_json::Value;
 
 use crate::http::ApiError;
+use crate::http::errors::ErrorCode;
+use crate::http::request::Resource;
+use crate::telemetry;
 
 /// Runs the Lambda runtime loop: HTTP events go to `http`, direct
 /// invocations to `direct`.
@@ -59,10 +63,24 @@ where
     D: Fn(Value) -> DF,
     DF: Future<Output = Result<Value, ApiError>>,
 {
+    let started = Instant::now();
     let LambdaEvent { payload, context } = event;
+    let request_id = context.request_id.clone();
+    // Counters left by an earlier invocation that failed midway are not ours.
+    telemetry::take_effects();
     if !is_http_event(&payload) {
-        return direct(payload).await.map_err(diagnostic);
+        let result = direct(payload).await;
+        let (status, error_code) = match &result {
+            Ok(_) => (200, None),
+            Err(error) => {
+                let (status, code) = error.status_and_code();
+                (status.as_u16(), Some(code))
+            }
+        };
+        telemetry::record(&request_id, &telemetry::outcome("invoke", status, error_code, started));
+        return result.map_err(diagnostic);
     }
+    let mut route = "unmatched";
     let response = match serde_json::from_value::<ApiGatewayV2httpRequest>(payload) {
         // Headers or a method that HTTP cannot carry.
         Err(e) => {
@@ -72,12 +90,30 @@ where
             Some(refusal) => refusal.into_response(),
             None => {
                 let request: Request = LambdaRequest::ApiGatewayV2(uri_safe(event)).into();
+                route = route_key(&request);
                 http(request.with_lambda_context(context)).await
             }
         },
     };
+    let error_code = response.extensions().get::<ErrorCode>().map(|c| c.0);
+    let status = response.status().as_u16();
+    telemetry::record(&request_id, &telemetry::outcome(route, status, error_code, started));
     serde_json::to_value(api_gateway_response(response))
         .map_err(|e| diagnostic(ApiError::Internal(e.to_string())))
+}
+
+/// The API Gateway route a request matches, for logs and metrics (a fixed
+/// set of names: ids never become metric dimensions).
+fn route_key(request: &Request) -> &'static str {
+    let resource = Resource::of(request);
+    match (request.method().as_str(), resource) {
+        ("GET", Ok(Resource::Collection)) => "GET /employees",
+        ("POST", Ok(Resource::Collection)) => "POST /employees",
+        ("GET", Ok(Resource::Employee(_))) => "GET /employees/{employeeId}",
+        ("PUT", Ok(Resource::Employee(_))) => "PUT /employees/{employeeId}",
+        ("DELETE", Ok(Resource::Employee(_))) => "DELETE /employees/{employeeId}",
+        _ => "unmatched",
+    }
 }
 
 /// API Gateway HTTP API and function URL events carry a `requestContext`;
@@ -160,11 +196,9 @@ fn undecodable_body(event: &ApiGatewayV2httpRequest) -> Option<ApiError> {
 /// A function error as Lambda reports it: `errorType` is the stable code
 /// (`EmployeeDoesNotExist`, as the state machine's `Fail` state named it).
 pub fn diagnostic(error: ApiError) -> Diagnostic {
-    let (_, code) = error.status_and_code();
-    if error.status_and_code().0.is_server_error() {
+    let (status, code) = error.status_and_code();
+    if status.is_server_error() {
         tracing::error!(error.code = code, error.detail = %error, "invocation failed");
-    } else {
-        tracing::info!(error.code = code, "invocation refused");
     }
     Diagnostic { error_type: code.to_owned(), error_message: error.client_message() }
 }

@@ -9,5 +9,6 @@ pub mod http;
 pub mod lambda;
 pub mod routes;
 pub mod store;
+pub mod telemetry;
 
 pub use employee::{Employee, EmployeeId, InvalidField, JobTitle};

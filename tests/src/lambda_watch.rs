@@ -36,7 +36,18 @@ impl LocalApi {
     /// `dynamodb_endpoint` (DynamoDB Local, or a proxy in front of it), on a
     /// fresh table created directly in DynamoDB Local.
     pub fn start(dynamodb_endpoint: &str) -> Self {
-        start(dynamodb_endpoint)
+        start(dynamodb_endpoint, &[])
+    }
+
+    /// [`LocalApi::start`], with more environment variables for the functions
+    /// (`AWS_LAMBDA_LOG_FORMAT=JSON`, as the template's `LoggingConfig` sets).
+    pub fn start_with_env(dynamodb_endpoint: &str, env: &[(&str, &str)]) -> Self {
+        start(dynamodb_endpoint, env)
+    }
+
+    /// Everything `cargo lambda watch` and the functions wrote so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -106,7 +117,7 @@ fn block_on<T: Send + 'static>(future: impl Future<Output = T> + Send + 'static)
     .expect("the helper thread finished")
 }
 
-fn start(endpoint: &str) -> LocalApi {
+fn start(endpoint: &str, extra_env: &[(&str, &str)]) -> LocalApi {
     let table = block_on(async {
         let client = dynamodb_local::client().await;
         dynamodb_local::fresh_table(&client).await
@@ -122,6 +133,9 @@ fn start(endpoint: &str) -> LocalApi {
         format!("AWS_ACCESS_KEY_ID={ACCESS_KEY}"),
         format!("AWS_SECRET_ACCESS_KEY={SECRET_KEY}"),
     ]
+    .into_iter()
+    .chain(extra_env.iter().map(|(k, v)| format!("{k}={v}")))
+    .collect::<Vec<_>>()
     .join(",");
     let args: Vec<String> = [
         "lambda",

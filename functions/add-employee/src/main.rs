@@ -2,13 +2,14 @@
 //! the store are built once per container; every invocation reuses them.
 
 use employee_api::config::Config;
-use employee_api::lambda;
 use employee_api::routes::add_employee;
+use employee_api::{lambda, telemetry};
 use lambda_http::Error;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
+    telemetry::init("add-employee");
     let config = Config::from_env()?;
     let store = config.store().await;
     lambda::run(

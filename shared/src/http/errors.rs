@@ -36,6 +36,10 @@ pub enum ApiError {
     Internal(String),
 }
 
+/// The stable code of an error response, for the request's log line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ErrorCode(pub &'static str);
+
 /// The JSON error body: `{"error":"<Code>","message":"<sentence>"}`.
 #[derive(Debug, Serialize)]
 pub struct ErrorBody<'a> {
@@ -87,12 +91,12 @@ impl ApiError {
     pub fn into_response(self) -> Response<Body> {
         let (status, code) = self.status_and_code();
         if status.is_server_error() {
+            // The detail stays here, never in the response.
             tracing::error!(error.code = code, error.detail = %self, "request failed");
-        } else {
-            tracing::info!(error.code = code, "request refused");
         }
         let body = ErrorBody { error: code, message: self.client_message() };
         let mut response = super::response::json(status, &body);
+        response.extensions_mut().insert(ErrorCode(code));
         let headers = response.headers_mut();
         match &self {
             Self::ServiceUnavailable(_) => {

@@ -12,6 +12,7 @@ use crate::http::ApiError;
 use crate::http::request::{Resource, json_body};
 use crate::http::response::json;
 use crate::store::{PutOutcome, StorePut};
+use crate::telemetry;
 
 /// `POST /employees` body: the state machine's input names.
 #[derive(Deserialize)]
@@ -40,7 +41,7 @@ fn present_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Strin
 
 pub async fn handle<S: StorePut>(store: &S, request: Request) -> Response<Body> {
     let result = respond(store, &request).await;
-    super::finish(&request, result)
+    super::finish(result)
 }
 
 async fn respond<S: StorePut>(store: &S, request: &Request) -> Result<Response<Body>, ApiError> {
@@ -51,6 +52,7 @@ async fn respond<S: StorePut>(store: &S, request: &Request) -> Result<Response<B
             let employee =
                 Employee::new(EmployeeId::parse(body.employee)?, JobTitle::parse(body.job_title)?);
             store.create(&employee).await?;
+            telemetry::employee_added();
             Ok(created(&employee))
         }
         (&Method::PUT, Resource::Employee(id)) => {
@@ -63,7 +65,10 @@ async fn respond<S: StorePut>(store: &S, request: &Request) -> Result<Response<B
             }
             let employee = Employee::new(id, JobTitle::parse(body.job_title)?);
             Ok(match store.put(&employee).await? {
-                PutOutcome::Created => created(&employee),
+                PutOutcome::Created => {
+                    telemetry::employee_added();
+                    created(&employee)
+                }
                 PutOutcome::Replaced => json(StatusCode::OK, &employee),
             })
         }
@@ -87,6 +92,7 @@ pub async fn invoke<S: StorePut>(store: &S, input: Value) -> Result<Value, ApiEr
     let employee =
         Employee::new(EmployeeId::parse(input.employee)?, JobTitle::parse(input.job_title)?);
     store.create(&employee).await?;
+    telemetry::employee_added();
     super::output(&employee)
 }
 

@@ -16,7 +16,7 @@ pub const MAX_PAGE_SIZE: u32 = 100;
 
 pub async fn handle<S: StoreGet + StoreList>(store: &S, request: Request) -> Response<Body> {
     let result = respond(store, &request).await;
-    super::finish(&request, result)
+    super::finish(result)
 }
 
 async fn respond<S: StoreGet + StoreList>(

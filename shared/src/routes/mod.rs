@@ -6,7 +6,7 @@ pub mod add_employee;
 pub mod get_employee;
 pub mod remove_employee;
 
-use lambda_http::{Body, Request, Response};
+use lambda_http::{Body, Response};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -38,10 +38,7 @@ fn output(employee: &Employee) -> Result<Value, ApiError> {
     serde_json::to_value(employee).map_err(|e| ApiError::Internal(e.to_string()))
 }
 
-/// Turns a handler's result into the response, logging one line per request
-/// (method, status, error code; never bodies or job titles).
-fn finish(request: &Request, result: Result<Response<Body>, ApiError>) -> Response<Body> {
-    let response = result.unwrap_or_else(ApiError::into_response);
-    tracing::info!(method = %request.method(), status = response.status().as_u16(), "request handled");
-    response
+/// Turns a handler's result into the response.
+fn finish(result: Result<Response<Body>, ApiError>) -> Response<Body> {
+    result.unwrap_or_else(ApiError::into_response)
 }

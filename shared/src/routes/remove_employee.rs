@@ -9,10 +9,11 @@ use crate::http::ApiError;
 use crate::http::request::Resource;
 use crate::http::response::json;
 use crate::store::StoreDelete;
+use crate::telemetry;
 
 pub async fn handle<S: StoreDelete>(store: &S, request: Request) -> Response<Body> {
     let result = respond(store, &request).await;
-    super::finish(&request, result)
+    super::finish(result)
 }
 
 async fn respond<S: StoreDelete>(store: &S, request: &Request) -> Result<Response<Body>, ApiError> {
@@ -26,6 +27,7 @@ async fn respond<S: StoreDelete>(store: &S, request: &Request) -> Result<Respons
     let id = EmployeeId::parse(id.as_str())?;
     let removed =
         store.delete(&id).await?.ok_or_else(|| ApiError::EmployeeDoesNotExist(id.to_string()))?;
+    telemetry::employee_removed();
     Ok(json(StatusCode::OK, &removed))
 }
 
@@ -35,5 +37,6 @@ pub async fn invoke<S: StoreDelete>(store: &S, input: Value) -> Result<Value, Ap
     let id = super::employee_id(input)?;
     let removed =
         store.delete(&id).await?.ok_or_else(|| ApiError::EmployeeDoesNotExist(id.to_string()))?;
+    telemetry::employee_removed();
     super::output(&removed)
 }

@@ -9,6 +9,7 @@
 #   5. cargo deny (licenses, bans)
 #   6. cfn-lint, `sam validate` (with and without --lint), checkov and
 #      `sam build` on template.yaml
+#   7. the benchmark, as a smoke (scripts/bench.sh --quick)
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 cd "$ROOT"
@@ -64,5 +65,11 @@ for fn in GetEmployeeFunction AddEmployeeFunction RemoveEmployeeFunction; do
     printf '  %-24s bootstrap %s bytes\n' "$fn" "$(stat -c %s "$build_dir/$fn/bootstrap")"
 done
 rm -f "$build_dir.log"
+
+# The benchmark as a smoke (1 cold start, 20 warm invocations): it reuses
+# the release build `sam build` just made, and keeps the benchmark from
+# rotting. Its figures are printed, never asserted.
+log "benchmark smoke: scripts/bench.sh --quick"
+"$ROOT/scripts/bench.sh" --quick
 
 log "All checks passed"

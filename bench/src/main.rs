@@ -1,0 +1,497 @@
+//! The cold start and latency benchmark. See `scripts/bench.sh` and the
+//! README's "Performance" section.
+//!
+//! Each function's release binary is started as Lambda starts it (a fresh
+//! process, Lambda's environment, the Runtime API on loopback) against
+//! DynamoDB Local, through a TLS endpoint as on AWS. In the same run: the
+//! floor (a hello-world `lambda_http` binary), the alternatives (Python with
+//! boto3 on `awslambdaric`, Node.js with the AWS SDK v3 on `aws-lambda-ric`,
+//! when installed), and the data floor (a bare GetItem from a Rust client).
+//! Prints a Markdown table with ratios and writes the figures as JSON.
+
+mod loopback_http;
+mod runtime_api;
+mod tls_proxy;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::AttributeValue;
+use employee_api_tests::dynamodb_local::{self, create_table, put_items, unique_table_name};
+use runtime_api::{Measured, Subject, Workload};
+use serde_json::{Value, json};
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Share of a vCPU a 128 MB function gets: Lambda allocates CPU in
+/// proportion to memory, one full vCPU at 1,769 MB.
+const VCPU_SHARE_AT_128_MB: f64 = 128.0 / 1769.0;
+
+struct Options {
+    cold_runs: usize,
+    warm: usize,
+    out: PathBuf,
+    /// `(label, working directory, command line)` of each alternative runtime.
+    baselines: Vec<(String, PathBuf, Vec<String>)>,
+}
+
+fn usage() -> ! {
+    eprintln!(
+        "usage: bench [--quick] [--cold-runs N] [--warm N] [--out FILE] \
+         [--baseline 'LABEL|CWD|COMMAND ARGS…']…\n       bench data-floor ENDPOINT TABLE N"
+    );
+    std::process::exit(2)
+}
+
+fn options() -> Options {
+    let mut options = Options {
+        cold_runs: 5,
+        warm: 2000,
+        out: workspace().join("target/bench/latest.json"),
+        baselines: Vec::new(),
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut value = || args.next().unwrap_or_else(|| usage());
+        match arg.as_str() {
+            "--quick" => {
+                options.cold_runs = 1;
+                options.warm = 20;
+            }
+            "--cold-runs" => options.cold_runs = value().parse().unwrap_or_else(|_| usage()),
+            "--warm" => options.warm = value().parse().unwrap_or_else(|_| usage()),
+            "--out" => options.out = PathBuf::from(value()),
+            "--baseline" => {
+                let spec = value();
+                let mut parts = spec.splitn(3, '|');
+                let (Some(label), Some(cwd), Some(command)) =
+                    (parts.next(), parts.next(), parts.next())
+                else {
+                    usage()
+                };
+                let command = command.split_whitespace().map(str::to_owned).collect();
+                options.baselines.push((label.to_owned(), PathBuf::from(cwd), command));
+            }
+            _ => usage(),
+        }
+    }
+    options
+}
+
+fn workspace() -> PathBuf {
+    employee_api_tests::workspace_root()
+}
+
+fn main() -> Result<(), BoxError> {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("data-floor") {
+        let [_, _, endpoint, table, n] = args.as_slice() else { usage() };
+        return data_floor_child(endpoint, table, n.parse()?);
+    }
+    let options = options();
+    // The deployment artifacts, as `cargo lambda build --release` (and so
+    // `sam build`) makes them: target/lambda/<function>/bootstrap.
+    let artifacts = workspace().join("target/lambda");
+    let bootstrap = |name: &str| artifacts.join(name).join("bootstrap");
+    for binary in ["get-employee", "add-employee", "remove-employee", "hello-floor"] {
+        if !bootstrap(binary).is_file() {
+            return Err(format!(
+                "target/lambda/{binary}/bootstrap is missing: build with `cargo lambda build --release` (scripts/bench.sh does)"
+            )
+            .into());
+        }
+    }
+    let scratch = std::env::temp_dir().join(format!("employee-api-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch)?;
+
+    // The engine, a table in the template's schema with one employee, and
+    // the TLS endpoint in front of it.
+    let plain = dynamodb_local::endpoint().to_owned();
+    let table = unique_table_name("bench");
+    runtime()?.block_on(async {
+        let client = dynamodb_local::client().await;
+        create_table(&client, &table, true).await;
+        put_items(&client, &table, &[("42", "Engineer")]).await;
+    });
+    let tls = tls_proxy::start(&plain, &scratch)?;
+    let ca = tls.ca_file.display().to_string();
+    let data_env = |endpoint: &str| {
+        vec![
+            ("TABLE_NAME".to_owned(), table.clone()),
+            ("AWS_ENDPOINT_URL_DYNAMODB".to_owned(), endpoint.to_owned()),
+            // Trust the benchmark's CA, and only it: rustls (native roots),
+            // boto3 and Node.js each read their own variable.
+            ("SSL_CERT_FILE".to_owned(), ca.clone()),
+            ("AWS_CA_BUNDLE".to_owned(), ca.clone()),
+            ("NODE_EXTRA_CA_CERTS".to_owned(), ca.clone()),
+        ]
+    };
+    let rust = |name: &str, endpoint: &str| Subject {
+        name: name.to_owned(),
+        program: bootstrap(name),
+        args: Vec::new(),
+        cwd: scratch.clone(),
+        env: data_env(endpoint),
+        artifact: Some(bootstrap(name)),
+    };
+
+    let mut rows: Vec<Row> = Vec::new();
+    let mut run = |label: &str, transport: &str, subject: Subject, workload: &mut dyn Workload| {
+        eprintln!("bench: {label} ({transport})…");
+        let measured =
+            runtime_api::measure(&subject, workload, options.cold_runs, options.warm, &scratch)?;
+        rows.push(Row::new(label, transport, &subject, measured));
+        Ok::<(), BoxError>(())
+    };
+
+    let floor = Subject { env: Vec::new(), ..rust("hello-floor", "") };
+    run("hello-world lambda_http (floor)", "none", floor, &mut Get::new(200))?;
+    run("get-employee", "TLS", rust("get-employee", &tls.endpoint), &mut Get::new(200))?;
+    run("get-employee", "plain HTTP", rust("get-employee", &plain), &mut Get::new(200))?;
+    run("add-employee", "TLS", rust("add-employee", &tls.endpoint), &mut Add::new("bench"))?;
+    run(
+        "remove-employee",
+        "TLS",
+        rust("remove-employee", &tls.endpoint),
+        &mut Remove::new("bench"),
+    )?;
+    for (n, (label, cwd, command)) in options.baselines.iter().enumerate() {
+        let Some((program, args)) = command.split_first() else { continue };
+        let mut env = data_env(&tls.endpoint);
+        // Python writes bytecode caches: keep them out of the work tree.
+        env.push(("PYTHONPYCACHEPREFIX".to_owned(), scratch.join("pycache").display().to_string()));
+        let subject = Subject {
+            name: format!("baseline-{n}"),
+            program: PathBuf::from(program),
+            args: args.to_vec(),
+            cwd: cwd.clone(),
+            env,
+            artifact: None,
+        };
+        run(label, "TLS", subject, &mut Get::new(200))?;
+    }
+
+    let iterations = options.warm.max(20);
+    let floor_tls = data_floor(&tls.endpoint, &table, iterations, &data_env(&tls.endpoint))?;
+    let floor_plain = data_floor(&plain, &table, iterations, &data_env(&plain))?;
+
+    let report = report(&rows, &floor_tls, &floor_plain, &options);
+    println!("{report}");
+    let json = json!({
+        "machine": machine(),
+        "cold_runs": options.cold_runs,
+        "warm_invocations": options.warm,
+        "subjects": rows.iter().map(Row::json).collect::<Vec<_>>(),
+        "data_floor": {"tls": floor_tls, "plain": floor_plain},
+    });
+    if let Some(dir) = options.out.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(&options.out, serde_json::to_string_pretty(&json)?)?;
+    eprintln!("bench: figures written to {}", options.out.display());
+    let _ = std::fs::remove_dir_all(&scratch);
+    Ok(())
+}
+
+fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread().enable_all().build()
+}
+
+fn event_file(name: &str) -> Value {
+    let path = workspace().join("events").join(name);
+    serde_json::from_str(&std::fs::read_to_string(path).expect("event file")).expect("event JSON")
+}
+
+fn status_is(output: &Value, status: u16) -> bool {
+    output["statusCode"] == status
+}
+
+/// `GET /employees/42` (events/get-employee.json).
+struct Get {
+    event: String,
+    status: u16,
+}
+
+impl Get {
+    fn new(status: u16) -> Self {
+        Self { event: event_file("get-employee.json").to_string(), status }
+    }
+}
+
+impl Workload for Get {
+    fn event(&mut self, _n: usize) -> String {
+        self.event.clone()
+    }
+
+    fn accept(&self, output: &Value) -> bool {
+        status_is(output, self.status)
+    }
+}
+
+/// `POST /employees` of a new id each time.
+struct Add {
+    template: Value,
+    prefix: String,
+}
+
+impl Add {
+    fn new(prefix: &str) -> Self {
+        Self { template: event_file("add-employee.json"), prefix: prefix.to_owned() }
+    }
+}
+
+impl Workload for Add {
+    fn event(&mut self, n: usize) -> String {
+        let mut event = self.template.clone();
+        event["body"] = json!({"employee": format!("{}-{n}", self.prefix), "jobTitle": "Engineer"})
+            .to_string()
+            .into();
+        event.to_string()
+    }
+
+    fn accept(&self, output: &Value) -> bool {
+        status_is(output, 201)
+    }
+}
+
+/// `DELETE /employees/{id}` of the ids `Add` created, in the same order.
+struct Remove {
+    template: Value,
+    prefix: String,
+}
+
+impl Remove {
+    fn new(prefix: &str) -> Self {
+        Self { template: event_file("remove-employee.json"), prefix: prefix.to_owned() }
+    }
+}
+
+impl Workload for Remove {
+    fn event(&mut self, n: usize) -> String {
+        let id = format!("{}-{n}", self.prefix);
+        let mut event = self.template.clone();
+        event["rawPath"] = format!("/employees/{id}").into();
+        event["requestContext"]["http"]["path"] = format!("/employees/{id}").into();
+        event["pathParameters"]["employeeId"] = id.into();
+        event.to_string()
+    }
+
+    fn accept(&self, output: &Value) -> bool {
+        status_is(output, 200)
+    }
+}
+
+struct Row {
+    label: String,
+    transport: String,
+    measured: Measured,
+    artifact_bytes: Option<u64>,
+    zipped_bytes: Option<u64>,
+}
+
+fn median(mut values: Vec<Duration>) -> Duration {
+    values.sort();
+    values.get(values.len() / 2).copied().unwrap_or_default()
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    sorted[((p / 100.0) * (sorted.len() - 1) as f64).round() as usize]
+}
+
+fn ms(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1e5).round() / 1e2
+}
+
+/// Size of `path` deflated as a deployment zip stores it.
+fn deflated_size(path: &Path) -> std::io::Result<u64> {
+    let mut encoder =
+        flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(&std::fs::read(path)?)?;
+    Ok(encoder.finish()?.len() as u64)
+}
+
+impl Row {
+    fn new(label: &str, transport: &str, subject: &Subject, mut measured: Measured) -> Self {
+        measured.warm.sort();
+        let artifact_bytes =
+            subject.artifact.as_ref().and_then(|a| std::fs::metadata(a).ok()).map(|m| m.len());
+        let zipped_bytes = subject.artifact.as_ref().and_then(|a| deflated_size(a).ok());
+        Self {
+            label: label.into(),
+            transport: transport.into(),
+            measured,
+            artifact_bytes,
+            zipped_bytes,
+        }
+    }
+
+    fn init(&self) -> Duration {
+        median(self.measured.colds.iter().map(|c| c.init).collect())
+    }
+
+    fn cold(&self) -> Duration {
+        median(self.measured.colds.iter().map(|c| c.first_response).collect())
+    }
+
+    fn cpu(&self) -> Duration {
+        median(self.measured.colds.iter().map(|c| c.cpu).collect())
+    }
+
+    fn p(&self, p: f64) -> Duration {
+        percentile(&self.measured.warm, p)
+    }
+
+    fn throughput(&self) -> f64 {
+        self.measured.warm.len() as f64 / self.measured.warm_total.as_secs_f64().max(1e-9)
+    }
+
+    fn json(&self) -> Value {
+        json!({
+            "subject": self.label,
+            "dynamodb_transport": self.transport,
+            "init_ms": ms(self.init()),
+            "cold_request_ms": ms(self.cold()),
+            "cold_cpu_ms": ms(self.cpu()),
+            "cold_runs": self.measured.colds.iter().map(|c| json!({
+                "init_ms": ms(c.init), "cold_request_ms": ms(c.first_response), "cold_cpu_ms": ms(c.cpu)
+            })).collect::<Vec<_>>(),
+            "warm_invocations": self.measured.warm.len(),
+            "warm_p50_ms": ms(self.p(50.0)),
+            "warm_p99_ms": ms(self.p(99.0)),
+            "throughput_per_s": self.throughput().round(),
+            "peak_rss_kib": self.measured.peak_rss_kib,
+            "binary_bytes": self.artifact_bytes,
+            "zipped_bytes": self.zipped_bytes,
+        })
+    }
+}
+
+/// A bare GetItem loop in a fresh process (so its CA trust comes from the
+/// same variable the functions read), returning its figures.
+fn data_floor(
+    endpoint: &str,
+    table: &str,
+    n: usize,
+    env: &[(String, String)],
+) -> Result<Value, BoxError> {
+    eprintln!("bench: data floor, bare GetItem over {endpoint}…");
+    let output = std::process::Command::new(std::env::current_exe()?)
+        .args(["data-floor", endpoint, table, &n.to_string()])
+        .env_clear()
+        .envs(env.iter().cloned())
+        .envs([
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_ACCESS_KEY_ID", "local"),
+            ("AWS_SECRET_ACCESS_KEY", "local"),
+        ])
+        .output()?;
+    if !output.status.success() {
+        return Err(
+            format!("data floor failed: {}", String::from_utf8_lossy(&output.stderr)).into()
+        );
+    }
+    Ok(serde_json::from_slice(&output.stdout)?)
+}
+
+fn data_floor_child(endpoint: &str, table: &str, n: usize) -> Result<(), BoxError> {
+    runtime()?.block_on(async {
+        let client = Client::new(&dynamodb_local::sdk_config_for(endpoint).await);
+        let get = || {
+            client
+                .get_item()
+                .table_name(table)
+                .key("EmployeeId", AttributeValue::S("42".into()))
+                .send()
+        };
+        let started = Instant::now();
+        get().await?;
+        let first = started.elapsed();
+        let mut times = Vec::with_capacity(n);
+        for _ in 0..n {
+            let started = Instant::now();
+            let output = get().await?;
+            times.push(started.elapsed());
+            if output.item.is_none() {
+                return Err("GetItem found no item".into());
+            }
+        }
+        times.sort();
+        println!(
+            "{}",
+            json!({
+                "first_call_ms": ms(first),
+                "calls": n,
+                "p50_ms": ms(percentile(&times, 50.0)),
+                "p99_ms": ms(percentile(&times, 99.0)),
+            })
+        );
+        Ok::<(), BoxError>(())
+    })
+}
+
+fn machine() -> Value {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines().find_map(|l| {
+                l.strip_prefix("model name")
+                    .map(|m| m.trim_start_matches([' ', '\t', ':']).to_owned())
+            })
+        })
+        .unwrap_or_default();
+    json!({
+        "cpu": cpu,
+        "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
+    })
+}
+
+fn report(rows: &[Row], floor_tls: &Value, floor_plain: &Value, options: &Options) -> String {
+    let floor_cpu = rows.first().map(Row::cpu).unwrap_or_default().as_secs_f64().max(1e-9);
+    let mut out = String::new();
+    out.push_str(&format!(
+        "{} cold runs per subject (medians), {} warm invocations. Machine: {}.\n\n",
+        options.cold_runs,
+        options.warm,
+        machine()["cpu"].as_str().unwrap_or("?")
+    ));
+    out.push_str("| subject | DynamoDB | init ms | cold request ms | cold CPU ms | CPU × floor | cold CPU at 128 MB on AWS (ms, predicted) | warm p50 ms | warm p99 ms | warm p50 × GetItem | invocations/s | peak RSS MiB | binary MiB | zipped MiB |\n");
+    out.push_str("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    for row in rows {
+        let data_p50 = match row.transport.as_str() {
+            "TLS" => floor_tls["p50_ms"].as_f64(),
+            "plain HTTP" => floor_plain["p50_ms"].as_f64(),
+            _ => None,
+        };
+        let cpu = row.cpu().as_secs_f64();
+        let mib =
+            |b: Option<u64>| b.map_or("–".to_owned(), |b| format!("{:.2}", b as f64 / 1048576.0));
+        out.push_str(&format!(
+            "| {} | {} | {:.1} | {:.1} | {:.1} | {:.2} | {:.0} | {:.2} | {:.2} | {} | {:.0} | {:.1} | {} | {} |\n",
+            row.label,
+            row.transport,
+            ms(row.init()),
+            ms(row.cold()),
+            cpu * 1000.0,
+            cpu / floor_cpu,
+            cpu * 1000.0 / VCPU_SHARE_AT_128_MB,
+            ms(row.p(50.0)),
+            ms(row.p(99.0)),
+            data_p50.map_or("–".to_owned(), |d| format!("{:.2}", ms(row.p(50.0)) / d.max(1e-9))),
+            row.throughput(),
+            row.measured.peak_rss_kib as f64 / 1024.0,
+            mib(row.artifact_bytes),
+            mib(row.zipped_bytes),
+        ));
+    }
+    out.push_str(&format!(
+        "\nData floor (a Rust SDK client in a fresh process, bare GetItem): over TLS first call {} ms, p50 {} ms, p99 {} ms; over plain HTTP first call {} ms, p50 {} ms, p99 {} ms.\n",
+        floor_tls["first_call_ms"], floor_tls["p50_ms"], floor_tls["p99_ms"],
+        floor_plain["first_call_ms"], floor_plain["p50_ms"], floor_plain["p99_ms"],
+    ));
+    out
+}

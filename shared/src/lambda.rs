@@ -22,7 +22,7 @@ use std::time::Instant;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use lambda_http::aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
-use lambda_http::http::{HeaderValue, header};
+use lambda_http::http::header;
 use lambda_http::lambda_runtime::{self, Diagnostic, LambdaEvent};
 use lambda_http::request::LambdaRequest;
 use lambda_http::{Body, Error, Request, RequestExt, Response, service_fn};
@@ -122,22 +122,8 @@ pub fn is_http_event(payload: &Value) -> bool {
     payload.get("requestContext").is_some_and(Value::is_object)
 }
 
-/// Characters `http::Uri` refuses in a path (`?` and `#` would also split
-/// it); non-ASCII is always escaped.
-const PATH_ESCAPES: &AsciiSet = &CONTROLS
-    .add(b' ')
-    .add(b'"')
-    .add(b'#')
-    .add(b'<')
-    .add(b'>')
-    .add(b'?')
-    .add(b'\\')
-    .add(b'^')
-    .add(b'`')
-    .add(b'{')
-    .add(b'|')
-    .add(b'}');
-/// The same for a query string, where `?` is allowed.
+/// Characters `http::Uri` refuses in a query string; non-ASCII is always
+/// escaped.
 const QUERY_ESCAPES: &AsciiSet = &CONTROLS
     .add(b' ')
     .add(b'"')
@@ -150,6 +136,13 @@ const QUERY_ESCAPES: &AsciiSet = &CONTROLS
     .add(b'{')
     .add(b'|')
     .add(b'}');
+/// In a path `?` would also start the query.
+const PATH_ESCAPES: &AsciiSet = &QUERY_ESCAPES.add(b'?');
+
+/// Whether `value` can stand as the authority of a URL.
+fn is_authority(value: &str) -> bool {
+    !value.is_empty() && value.bytes().all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b))
+}
 
 /// Percent-encodes what a URI cannot hold in the raw path and query, and
 /// drops a `Host` or `X-Forwarded-Proto` header that cannot be part of a
@@ -166,21 +159,14 @@ fn uri_safe(mut event: ApiGatewayV2httpRequest) -> ApiGatewayV2httpRequest {
     if let Some(query) = &event.raw_query_string {
         event.raw_query_string = Some(utf8_percent_encode(query, QUERY_ESCAPES).to_string());
     }
-    let host_ok = |h: &HeaderValue| {
-        h.to_str().is_ok_and(|h| {
-            !h.is_empty() && h.bytes().all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b))
-        })
-    };
-    if event.headers.get(header::HOST).is_some_and(|h| !host_ok(h)) {
+    if event.headers.get(header::HOST).is_some_and(|h| !h.to_str().is_ok_and(is_authority)) {
         event.headers.remove(header::HOST);
     }
-    if event.request_context.domain_name.as_deref().is_some_and(|d| {
-        d.is_empty() || !d.bytes().all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b))
-    }) {
+    if event.request_context.domain_name.as_deref().is_some_and(|d| !is_authority(d)) {
         event.request_context.domain_name = Some("localhost".to_owned());
     }
-    let proto_ok = |p: &HeaderValue| p == "https" || p == "http";
-    if event.headers.get("x-forwarded-proto").is_some_and(|p| !proto_ok(p)) {
+    let forwarded_proto = event.headers.get("x-forwarded-proto");
+    if forwarded_proto.is_some_and(|p| p != "https" && p != "http") {
         event.headers.remove("x-forwarded-proto");
     }
     event

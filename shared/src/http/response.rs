@@ -8,15 +8,16 @@ use serde::Serialize;
 pub fn json<T: Serialize>(status: StatusCode, value: &T) -> Response<Body> {
     // Our bodies are plain structs of strings: serialising them cannot fail,
     // but a panic in a request path is never the right answer.
-    let (status, body) = match serde_json::to_vec(value) {
+    let (status, body) = match serde_json::to_string(value) {
         Ok(body) => (status, body),
         Err(_) => (
             StatusCode::INTERNAL_SERVER_ERROR,
-            br#"{"error":"InternalError","message":"The request failed because of an internal error."}"#
-                .to_vec(),
+            r#"{"error":"InternalError","message":"The request failed because of an internal error."}"#
+                .to_owned(),
         ),
     };
-    let mut response = Response::new(Body::Binary(body));
+    // Text, not bytes: API Gateway then passes it on without base64.
+    let mut response = Response::new(Body::Text(body));
     *response.status_mut() = status;
     response
         .headers_mut()

@@ -66,10 +66,6 @@ impl DynamoDbStore {
         self
     }
 
-    pub fn table(&self) -> &str {
-        &self.table
-    }
-
     fn key(id: &EmployeeId) -> HashMap<String, AttributeValue> {
         HashMap::from([(ID.to_owned(), AttributeValue::S(id.as_str().to_owned()))])
     }

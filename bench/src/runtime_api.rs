@@ -42,11 +42,14 @@ pub struct Measured {
     pub colds: Vec<Cold>,
     pub warm: Vec<Duration>,
     pub warm_total: Duration,
+    /// CPU time the function's process spent over all warm invocations.
+    pub warm_cpu: Duration,
     pub peak_rss_kib: u64,
 }
 
-/// Warm latencies, their total time, and the process's peak RSS (KiB).
-type Warm = (Vec<Duration>, Duration, u64);
+/// Warm latencies, their total time and CPU time, and the process's peak
+/// RSS (KiB).
+type Warm = (Vec<Duration>, Duration, Duration, u64);
 
 /// The event for invocation `n` and a check of the function's output.
 pub trait Workload {
@@ -86,6 +89,7 @@ pub fn measure(
             }
             let mut latencies = Vec::with_capacity(warm);
             let warm_started = Instant::now();
+            let cpu_before = cpu_time(child.id());
             for _ in 0..warm {
                 let (next, _) = expect_next(&server, &mut child, &subject.name)?;
                 let event = workload.event(invocation);
@@ -97,14 +101,15 @@ pub fn measure(
                 invocation += 1;
             }
             let warm_total = warm_started.elapsed();
-            Ok((cold, Some((latencies, warm_total, peak_rss_kib(child.id())))))
+            let warm_cpu = cpu_time(child.id()).saturating_sub(cpu_before);
+            Ok((cold, Some((latencies, warm_total, warm_cpu, peak_rss_kib(child.id())))))
         })();
         let _ = child.kill();
         let _ = child.wait();
         let (cold, warm_part) = outcome?;
         colds.push(cold);
-        if let Some((warm, warm_total, peak_rss_kib)) = warm_part {
-            return Ok(Measured { colds, warm, warm_total, peak_rss_kib });
+        if let Some((warm, warm_total, warm_cpu, peak_rss_kib)) = warm_part {
+            return Ok(Measured { colds, warm, warm_total, warm_cpu, peak_rss_kib });
         }
     }
     unreachable!("the last cold run always returns")
@@ -236,7 +241,7 @@ fn respond_with_event(poll: Incoming, event: &str, invocation: usize) -> Result<
 
 /// CPU time (user + system) of every live thread of `pid`, from
 /// `/proc/<pid>/task/*/schedstat` (nanoseconds).
-fn cpu_time(pid: u32) -> Duration {
+pub fn cpu_time(pid: u32) -> Duration {
     let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
         return Duration::ZERO;
     };

@@ -5,7 +5,7 @@
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
-use employee_api_tests::dynamodb_local::{create_table, sdk_config_for};
+use employee_api_tests::dynamodb_local::{create_table, settings_for};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
@@ -14,7 +14,7 @@ async fn main() {
         eprintln!("usage: create-local-table <endpoint> <table>");
         std::process::exit(2);
     };
-    let client = Client::new(&sdk_config_for(endpoint).await);
+    let client = Client::from_conf(settings_for(endpoint).client_config().build());
     create_table(&client, table, true).await;
     client
         .put_item()

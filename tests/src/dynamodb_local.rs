@@ -15,11 +15,12 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::config::{Credentials, Region};
+use aws_sdk_dynamodb::config::Credentials;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement,
     KeyType, Projection, ProjectionType, ScalarAttributeType,
 };
+use employee_api::config::{DynamoDbSettings, Trust};
 use employee_api::store::JOB_TITLE_INDEX;
 
 use crate::process::{free_port, spawn_tied_to_this_process, wait_for_port};
@@ -90,24 +91,36 @@ pub fn dynamodb_local_dir() -> PathBuf {
 
 /// A client for the local engine (one per test: SDK clients hold connections
 /// tied to the Tokio runtime of the test that built them).
-pub async fn client() -> Client {
-    Client::new(&sdk_config().await)
+pub fn client() -> Client {
+    Client::from_conf(settings().client_config().build())
 }
 
-/// The functions' own SDK configuration (bounded retries and timeouts),
-/// pointed at the local engine.
-pub async fn sdk_config() -> aws_config::SdkConfig {
-    sdk_config_for(endpoint()).await
+/// The functions' own DynamoDB settings, pointed at the local engine (the
+/// client built from them has the functions' bounded retries and timeouts).
+pub fn settings() -> DynamoDbSettings {
+    settings_for(endpoint())
 }
 
-/// The functions' own SDK configuration, pointed at `endpoint`.
-pub async fn sdk_config_for(endpoint: &str) -> aws_config::SdkConfig {
-    employee_api::config::sdk_config_loader()
-        .region(Region::new(REGION))
-        .endpoint_url(endpoint)
-        .credentials_provider(Credentials::new(ACCESS_KEY, SECRET_KEY, None, None, "local"))
-        .load()
-        .await
+/// The functions' own DynamoDB settings, pointed at `endpoint`.
+pub fn settings_for(endpoint: &str) -> DynamoDbSettings {
+    DynamoDbSettings {
+        region: REGION.to_owned(),
+        credentials: Credentials::new(ACCESS_KEY, SECRET_KEY, None, None, "local"),
+        endpoint_url: Some(endpoint.to_owned()),
+        use_fips: false,
+        use_dual_stack: false,
+        trust: Trust::AmazonTrustServices,
+    }
+}
+
+/// The functions' configuration for `table` (with the job-title index) on
+/// the local engine.
+pub fn config(table: &str) -> employee_api::config::Config {
+    employee_api::config::Config {
+        table_name: table.to_owned(),
+        job_title_index: Some(JOB_TITLE_INDEX.to_owned()),
+        dynamodb: settings(),
+    }
 }
 
 /// A table name no other test uses.

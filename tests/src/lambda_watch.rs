@@ -119,7 +119,7 @@ fn block_on<T: Send + 'static>(future: impl Future<Output = T> + Send + 'static)
 
 fn start(endpoint: &str, extra_env: &[(&str, &str)]) -> LocalApi {
     let table = block_on(async {
-        let client = dynamodb_local::client().await;
+        let client = dynamodb_local::client();
         dynamodb_local::fresh_table(&client).await
     });
     let port = free_port();

@@ -1,11 +1,13 @@
 //! Helpers for the tests that cross crates: the local DynamoDB engine, fresh
-//! tables, and the API served by `cargo lambda watch`.
+//! tables, the API served by `cargo lambda watch`, and the proxies that put
+//! faults or TLS in front of the engine.
 
 pub mod dynamodb_local;
 pub mod fault_proxy;
 pub mod lambda_watch;
 pub mod malformed;
 pub mod process;
+pub mod tls_proxy;
 
 use std::path::PathBuf;
 

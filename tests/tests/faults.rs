@@ -97,7 +97,7 @@ fn title_of(
 #[tokio::test]
 async fn every_dependency_fault_is_a_bounded_503_and_leaves_no_half_write() {
     let Stack { proxy, api } = stack();
-    let client = client().await;
+    let client = client();
     let faults = [
         ("refuse", Fault::RefuseConnections, false),
         ("silent", Fault::NeverAnswer, false),

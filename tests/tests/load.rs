@@ -190,7 +190,7 @@ async fn twenty_thousand_mixed_requests_leave_exactly_what_the_model_predicts() 
     );
     assert_eq!(tally.latencies.len(), total);
 
-    let client = client().await;
+    let client = client();
     let stored: BTreeMap<String, String> = all_items(&client, &api.table)
         .await
         .iter()

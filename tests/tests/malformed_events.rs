@@ -2,23 +2,20 @@
 //! entry point, as API Gateway event payloads, against DynamoDB Local: the
 //! exact status and code, never a 5xx, and the table unchanged to the byte.
 
-use employee_api::config::Config;
 use employee_api::lambda::dispatch;
 use employee_api::routes::{add_employee, get_employee, remove_employee};
-use employee_api_tests::dynamodb_local::{all_items, client, fresh_table, put_items, sdk_config};
+use employee_api_tests::dynamodb_local::{self, all_items, client, fresh_table, put_items};
 use employee_api_tests::malformed::{self, SEED};
 use lambda_http::{Context, LambdaEvent};
 use serde_json::Value;
 
 #[tokio::test]
 async fn every_malformed_request_gets_its_status_and_code_and_changes_nothing() {
-    let client = client().await;
+    let client = client();
     let table = fresh_table(&client).await;
     put_items(&client, &table, SEED).await;
     let before = all_items(&client, &table).await;
-    let config =
-        Config { table_name: table.clone(), job_title_index: Some("JobTitleIndex".into()) };
-    let store = config.store_with(&sdk_config().await);
+    let store = dynamodb_local::config(&table).store();
 
     let cases = malformed::cases();
     assert!(cases.len() >= 100, "only {} cases", cases.len());

@@ -12,7 +12,7 @@ use serde_json::Value;
 #[tokio::test]
 async fn every_malformed_request_over_http_gets_its_status_and_code_and_changes_nothing() {
     let api = local_api();
-    let client = client().await;
+    let client = client();
     put_items(&client, &api.table, SEED).await;
     let before = all_items(&client, &api.table).await;
     let http = reqwest::Client::new();

@@ -27,14 +27,14 @@ fn id(value: &str) -> EmployeeId {
 
 async fn store_on(table: &str, job_title_index: Option<&str>) -> DynamoDbStore {
     let config = Config {
-        table_name: table.to_owned(),
         job_title_index: job_title_index.map(str::to_owned),
+        ..dynamodb_local::config(table)
     };
-    config.store_with(&dynamodb_local::sdk_config().await)
+    config.store()
 }
 
 async fn fresh_store() -> (Client, String, DynamoDbStore) {
-    let client = client().await;
+    let client = client();
     let table = fresh_table(&client).await;
     let store = store_on(&table, Some("JobTitleIndex")).await;
     (client, table, store)
@@ -175,7 +175,7 @@ async fn a_forged_start_key_resumes_after_it_without_failing() {
 
 #[tokio::test]
 async fn a_table_in_the_original_samples_schema_is_served_unchanged() {
-    let client = client().await;
+    let client = client();
     let table = fresh_sample_table(&client).await;
     // Written by another client, as the sample's state machines would, with
     // an extra attribute this project does not know.
@@ -231,13 +231,12 @@ async fn an_unreachable_engine_is_unavailable_within_the_operation_timeout() {
     // A port nothing listens on: connections are refused at once, retried
     // with back-off, then reported.
     let port = employee_api_tests::process::free_port();
-    let sdk_config = dynamodb_local::sdk_config()
-        .await
-        .into_builder()
-        .endpoint_url(format!("http://127.0.0.1:{port}"))
-        .build();
-    let config = Config { table_name: "t".into(), job_title_index: None };
-    let store = config.store_with(&sdk_config);
+    let config = Config {
+        job_title_index: None,
+        dynamodb: dynamodb_local::settings_for(&format!("http://127.0.0.1:{port}")),
+        ..dynamodb_local::config("t")
+    };
+    let store = config.store();
     let started = Instant::now();
     let err = store.get(&id("1")).await.unwrap_err();
     let elapsed = started.elapsed();

@@ -367,7 +367,7 @@ fn key_schema(value: &Value) -> Vec<(String, String)> {
 async fn the_tables_the_tests_create_have_the_templates_schema() {
     let template = template();
     let table = &resources(&template)["EmployeeTable"]["Properties"];
-    let client = client().await;
+    let client = client();
     let name = fresh_table(&client).await;
     let described = client.describe_table().table_name(&name).send().await.unwrap();
     let described = described.table.unwrap();

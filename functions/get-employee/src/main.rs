@@ -11,7 +11,7 @@ async fn main() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
     telemetry::init("get-employee");
     let config = Config::from_env()?;
-    let store = config.store().await;
+    let store = config.store();
     lambda::run(
         |request| get_employee::handle(&store, request),
         |input| get_employee::invoke(&store, input),

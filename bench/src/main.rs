@@ -375,6 +375,15 @@ impl Row {
         median(self.measured.colds.iter().map(|c| c.cpu).collect())
     }
 
+    fn init_cpu(&self) -> Duration {
+        median(self.measured.colds.iter().map(|c| c.init_cpu).collect())
+    }
+
+    /// CPU of the first request alone (cold path minus init), per run.
+    fn first_request_cpu(&self) -> Duration {
+        median(self.measured.colds.iter().map(|c| c.cpu.saturating_sub(c.init_cpu)).collect())
+    }
+
     fn p(&self, p: f64) -> Duration {
         percentile(&self.measured.warm, p)
     }
@@ -395,8 +404,11 @@ impl Row {
             "init_ms": ms(self.init()),
             "cold_request_ms": ms(self.cold()),
             "cold_cpu_ms": ms(self.cpu()),
+            "init_cpu_ms": ms(self.init_cpu()),
+            "first_request_cpu_ms": ms(self.first_request_cpu()),
             "cold_runs": self.measured.colds.iter().map(|c| json!({
-                "init_ms": ms(c.init), "cold_request_ms": ms(c.first_response), "cold_cpu_ms": ms(c.cpu)
+                "init_ms": ms(c.init), "cold_request_ms": ms(c.first_response),
+                "cold_cpu_ms": ms(c.cpu), "init_cpu_ms": ms(c.init_cpu),
             })).collect::<Vec<_>>(),
             "warm_invocations": self.measured.warm.len(),
             "warm_p50_ms": ms(self.p(50.0)),
@@ -506,8 +518,8 @@ fn report(rows: &[Row], floor_tls: &Value, floor_plain: &Value, options: &Option
         options.warm,
         machine()["cpu"].as_str().unwrap_or("?")
     ));
-    out.push_str("| subject | DynamoDB | init ms | cold request ms | cold CPU ms | CPU × floor | cold CPU at 128 MB on AWS (ms, predicted) | warm p50 ms | warm p99 ms | warm p50 × GetItem | warm CPU µs/inv. | invocations/s | peak RSS MiB | binary MiB | zipped MiB |\n");
-    out.push_str("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    out.push_str("| subject | DynamoDB | init ms | cold request ms | cold CPU ms | CPU × floor | of which init CPU ms | first-request CPU ms | cold CPU at 128 MB (ms, predicted) | first request at 128 MB (ms, predicted) | warm p50 ms | warm p99 ms | warm p50 × GetItem | warm CPU µs/inv. | invocations/s | peak RSS MiB | binary MiB | zipped MiB |\n");
+    out.push_str("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for row in rows {
         let data_p50 = match row.transport.as_str() {
             "TLS" => floor_tls["p50_ms"].as_f64(),
@@ -518,14 +530,17 @@ fn report(rows: &[Row], floor_tls: &Value, floor_plain: &Value, options: &Option
         let mib =
             |b: Option<u64>| b.map_or("–".to_owned(), |b| format!("{:.2}", b as f64 / 1048576.0));
         out.push_str(&format!(
-            "| {} | {} | {:.1} | {:.1} | {:.1} | {:.2} | {:.0} | {:.2} | {:.2} | {} | {:.0} | {:.0} | {:.1} | {} | {} |\n",
+            "| {} | {} | {:.1} | {:.1} | {:.1} | {:.2} | {:.1} | {:.1} | {:.0} | {:.0} | {:.2} | {:.2} | {} | {:.0} | {:.0} | {:.1} | {} | {} |\n",
             row.label,
             row.transport,
             ms(row.init()),
             ms(row.cold()),
             cpu * 1000.0,
             cpu / floor_cpu,
+            ms(row.init_cpu()),
+            ms(row.first_request_cpu()),
             cpu * 1000.0 / VCPU_SHARE_AT_128_MB,
+            ms(row.first_request_cpu()) / VCPU_SHARE_AT_128_MB,
             ms(row.p(50.0)),
             ms(row.p(99.0)),
             data_p50.map_or("–".to_owned(), |d| format!("{:.2}", ms(row.p(50.0)) / d.max(1e-9))),

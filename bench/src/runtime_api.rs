@@ -34,7 +34,10 @@ pub struct Subject {
 pub struct Cold {
     pub init: Duration,
     pub first_response: Duration,
+    /// CPU time of the whole cold path, spawn → first response.
     pub cpu: Duration,
+    /// CPU time of init alone, spawn → first poll.
+    pub init_cpu: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -77,13 +80,14 @@ pub fn measure(
         let outcome = (|| -> Result<(Cold, Option<Warm>), BoxError> {
             let (first_poll, polled_at) = expect_next(&server, &mut child, &subject.name)?;
             let init = polled_at.saturating_duration_since(started);
+            let init_cpu = cpu_time(child.id());
             respond_with_event(first_poll, &workload.event(invocation), invocation)?;
             let output = expect_response(&server, &mut child, &subject.name, invocation)?;
             let first_response = started.elapsed();
             let cpu = cpu_time(child.id());
             check(workload, &output, &subject.name, invocation)?;
             invocation += 1;
-            let cold = Cold { init, first_response, cpu };
+            let cold = Cold { init, first_response, cpu, init_cpu };
             if run + 1 < cold_runs.max(1) {
                 return Ok((cold, None));
             }

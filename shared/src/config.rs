@@ -1,6 +1,6 @@
 //! Configuration from the environment, read once at start-up.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::retry::RetryConfig;
@@ -34,6 +34,9 @@ pub struct Config {
     /// unset; set it empty for a table without the index (listings by job
     /// title then scan with a filter).
     pub job_title_index: Option<String>,
+    /// `DYNAMODB_CONNECT_AT_INIT`: open the DynamoDB connection during init
+    /// ([`Config::open_store`]); on unless set to `false`.
+    pub connect_at_init: bool,
     pub dynamodb: DynamoDbSettings,
 }
 
@@ -112,8 +115,32 @@ impl Config {
             Some(index) if index.trim().is_empty() => None,
             Some(index) => Some(index.trim().to_owned()),
         };
+        let connect_at_init = !non_empty(&lookup, "DYNAMODB_CONNECT_AT_INIT")
+            .is_some_and(|v| v.eq_ignore_ascii_case("false"));
         let dynamodb = DynamoDbSettings::from_lookup(lookup)?;
-        Ok(Self { table_name, job_title_index, dynamodb })
+        Ok(Self { table_name, job_title_index, connect_at_init, dynamodb })
+    }
+
+    /// What each function does at init: [`Config::store`], then, unless
+    /// `connect_at_init` is off, its connection to DynamoDB opened
+    /// ([`DynamoDbStore::connect`]). A failure is logged, not fatal: the
+    /// requests connect, retry and answer 503 as they always do.
+    pub async fn open_store(&self) -> DynamoDbStore {
+        let store = self.store();
+        if self.connect_at_init {
+            let started = Instant::now();
+            let outcome = store.connect().await;
+            let connect_ms = started.elapsed().as_secs_f64() * 1000.0;
+            match outcome {
+                Ok(()) => tracing::info!(connect_ms, "connected to DynamoDB"),
+                Err(err) => tracing::warn!(
+                    connect_ms,
+                    error.detail = %err,
+                    "could not connect to DynamoDB during init; requests will connect"
+                ),
+            }
+        }
+        store
     }
 
     /// Builds the DynamoDB client (once per process) and the store on it.
@@ -252,6 +279,13 @@ mod tests {
         assert_eq!(c.job_title_index.as_deref(), Some("JobTitleIndex"));
         let c = config(&[("JOB_TITLE_INDEX", " ")]).unwrap();
         assert_eq!(c.job_title_index, None);
+    }
+
+    #[test]
+    fn connecting_at_init_is_on_unless_turned_off() {
+        assert!(config(&[]).unwrap().connect_at_init);
+        assert!(config(&[("DYNAMODB_CONNECT_AT_INIT", "true")]).unwrap().connect_at_init);
+        assert!(!config(&[("DYNAMODB_CONNECT_AT_INIT", "False")]).unwrap().connect_at_init);
     }
 
     #[test]

@@ -119,6 +119,7 @@ pub fn config(table: &str) -> employee_api::config::Config {
     employee_api::config::Config {
         table_name: table.to_owned(),
         job_title_index: Some(JOB_TITLE_INDEX.to_owned()),
+        connect_at_init: true,
         dynamodb: settings(),
     }
 }

@@ -3,8 +3,10 @@
 //! It reads each HTTP/1.1 request the SDK sends and, depending on the
 //! current [`Fault`], forwards it, answers with an error DynamoDB would send,
 //! delays it, cuts the response short, never answers, or refuses connections
-//! altogether. It counts the requests it receives, so tests can prove that
-//! retries are bounded.
+//! altogether. It counts the DynamoDB API requests it receives (those naming
+//! an operation in `X-Amz-Target`; not the functions' `GET /` that opens a
+//! connection during init), so tests can prove that retries are bounded, and
+//! the connections it accepts.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -37,6 +39,7 @@ pub enum Fault {
 struct Shared {
     fault: Mutex<Fault>,
     requests: AtomicUsize,
+    connections: AtomicUsize,
     upstream: String,
 }
 
@@ -53,6 +56,7 @@ impl FaultProxy {
         let shared = Arc::new(Shared {
             fault: Mutex::new(Fault::None),
             requests: AtomicUsize::new(0),
+            connections: AtomicUsize::new(0),
             upstream: upstream.trim_start_matches("http://").trim_end_matches('/').to_owned(),
         });
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
@@ -77,9 +81,14 @@ impl FaultProxy {
         *self.shared.fault.lock().unwrap_or_else(|p| p.into_inner()) = fault;
     }
 
-    /// Requests received since the last call.
+    /// DynamoDB API requests received since the last call.
     pub fn take_request_count(&self) -> usize {
         self.shared.requests.swap(0, Ordering::SeqCst)
+    }
+
+    /// Connections accepted since the last call.
+    pub fn take_connection_count(&self) -> usize {
+        self.shared.connections.swap(0, Ordering::SeqCst)
     }
 }
 
@@ -119,10 +128,27 @@ async fn serve(shared: Arc<Shared>, ready: std::sync::mpsc::Sender<u16>) {
 
 /// Serves one client connection, request by request (keep-alive).
 async fn connection(shared: Arc<Shared>, mut client: TcpStream) {
+    shared.connections.fetch_add(1, Ordering::SeqCst);
     let mut buffer = Vec::new();
     while let Some(request) = read_message(&mut client, &mut buffer).await {
-        shared.requests.fetch_add(1, Ordering::SeqCst);
+        let is_api = is_api_request(&request);
+        if is_api {
+            shared.requests.fetch_add(1, Ordering::SeqCst);
+        }
         let fault = current(&shared);
+        if !is_api && fault == Fault::None {
+            // The endpoint's health check, as DynamoDB answers it (DynamoDB
+            // Local would answer a 500).
+            let body = "healthy: dynamodb.us-east-1.amazonaws.com ";
+            let reply = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            );
+            if client.write_all(reply.as_bytes()).await.is_err() {
+                return;
+            }
+            continue;
+        }
         let reply = match fault {
             Fault::RefuseConnections => return,
             Fault::NeverAnswer => {
@@ -227,6 +253,14 @@ async fn read_message<S: AsyncRead + Unpin>(
         head_end
     };
     Some(buffer.drain(..end).collect())
+}
+
+/// Whether `request` calls a DynamoDB operation (`X-Amz-Target` names it).
+fn is_api_request(request: &[u8]) -> bool {
+    let head_end = find(request, b"\r\n\r\n").unwrap_or(request.len());
+    String::from_utf8_lossy(&request[..head_end])
+        .lines()
+        .any(|line| line.to_ascii_lowercase().starts_with("x-amz-target:"))
 }
 
 async fn fill<S: AsyncRead + Unpin>(stream: &mut S, buffer: &mut Vec<u8>) -> bool {

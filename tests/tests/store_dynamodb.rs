@@ -8,14 +8,16 @@ use std::time::{Duration, Instant};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 use employee_api::config::Config;
+use employee_api::store::CONNECT_TIMEOUT;
 use employee_api::store::{
     DynamoDbStore, ListQuery, PageKey, PutOutcome, StoreDelete, StoreError, StoreGet, StoreList,
     StorePut,
 };
 use employee_api::{Employee, EmployeeId, JobTitle};
 use employee_api_tests::dynamodb_local::{
-    self, all_items, client, fresh_sample_table, fresh_table,
+    self, all_items, client, fresh_sample_table, fresh_table, put_items,
 };
+use employee_api_tests::fault_proxy::{Fault, FaultProxy};
 
 fn employee(id: &str, title: &str) -> Employee {
     Employee::new(EmployeeId::parse(id).unwrap(), JobTitle::parse(title).unwrap())
@@ -244,4 +246,43 @@ async fn an_unreachable_engine_is_unavailable_within_the_operation_timeout() {
     // The contract, not a speed target: the answer comes before the
     // function's timeout (10 s in template.yaml).
     assert!(elapsed < Duration::from_secs(10), "{elapsed:?}");
+}
+
+/// A store on `table` that reaches DynamoDB Local through a fault proxy.
+async fn store_behind_proxy() -> (FaultProxy, DynamoDbStore) {
+    let client = client();
+    let table = fresh_table(&client).await;
+    put_items(&client, &table, &[("42", "Engineer")]).await;
+    let proxy = FaultProxy::start(dynamodb_local::endpoint());
+    let mut config = dynamodb_local::config(&table);
+    config.dynamodb.endpoint_url = Some(proxy.endpoint());
+    (proxy, config.store())
+}
+
+#[tokio::test]
+async fn connecting_at_init_opens_the_connection_the_first_request_uses() {
+    let (proxy, store) = store_behind_proxy().await;
+    store.connect().await.unwrap();
+    // One connection, and no DynamoDB operation called.
+    assert_eq!((proxy.take_connection_count(), proxy.take_request_count()), (1, 0));
+    let found = store.get(&id("42")).await.unwrap();
+    assert_eq!(found.map(|e| e.job_title.as_str().to_owned()).as_deref(), Some("Engineer"));
+    // The request went over that connection.
+    assert_eq!((proxy.take_connection_count(), proxy.take_request_count()), (0, 1));
+}
+
+#[tokio::test]
+async fn connecting_to_an_unreachable_engine_gives_up_within_its_timeout() {
+    let (proxy, store) = store_behind_proxy().await;
+    for fault in [Fault::RefuseConnections, Fault::NeverAnswer] {
+        proxy.set(fault);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let started = Instant::now();
+        let err = store.connect().await.unwrap_err();
+        let elapsed = started.elapsed();
+        assert!(matches!(err, StoreError::Unavailable(_)), "{fault:?}: {err:?}");
+        // One try, bounded: init is not held up for long.
+        assert!(elapsed < CONNECT_TIMEOUT + Duration::from_millis(500), "{fault:?}: {elapsed:?}");
+        assert_eq!(proxy.take_request_count(), 0, "{fault:?}");
+    }
 }

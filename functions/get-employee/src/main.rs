@@ -1,5 +1,6 @@
-//! The `get-employee` Lambda function. Configuration, the DynamoDB client and
-//! the store are built once per container; every invocation reuses them.
+//! The `get-employee` Lambda function. Configuration, the DynamoDB client, the
+//! store and its connection are made once per container, during init; every
+//! invocation reuses them.
 
 use employee_api::config::Config;
 use employee_api::routes::get_employee;
@@ -11,7 +12,7 @@ async fn main() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
     telemetry::init("get-employee");
     let config = Config::from_env()?;
-    let store = config.store();
+    let store = config.open_store().await;
     lambda::run(
         |request| get_employee::handle(&store, request),
         |input| get_employee::invoke(&store, input),

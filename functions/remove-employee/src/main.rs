@@ -1,5 +1,6 @@
-//! The `remove-employee` Lambda function. Configuration, the DynamoDB client and
-//! the store are built once per container; every invocation reuses them.
+//! The `remove-employee` Lambda function. Configuration, the DynamoDB client, the
+//! store and its connection are made once per container, during init; every
+//! invocation reuses them.
 
 use employee_api::config::Config;
 use employee_api::routes::remove_employee;
@@ -11,7 +12,7 @@ async fn main() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
     telemetry::init("remove-employee");
     let config = Config::from_env()?;
-    let store = config.store();
+    let store = config.open_store().await;
     lambda::run(
         |request| remove_employee::handle(&store, request),
         |input| remove_employee::invoke(&store, input),

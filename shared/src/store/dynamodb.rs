@@ -4,18 +4,27 @@
 
 use std::collections::HashMap;
 use std::fmt::Debug;
+use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::http::HttpResponse;
+use aws_sdk_dynamodb::config::retry::{ReconnectMode, RetryConfig};
+use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
+
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use aws_smithy_types::body::SdkBody;
 use serde::{Deserialize, Serialize};
 use serde_dynamo::aws_sdk_dynamodb_1::{from_item, from_items, to_item};
 
 use super::{
     ListQuery, Page, PageKey, PutOutcome, StoreDelete, StoreError, StoreGet, StoreList, StorePut,
 };
+use crate::config::DYNAMODB_CONNECT_TIMEOUT;
 use crate::employee::{Employee, EmployeeId, JobTitle};
+
+/// How long [`DynamoDbStore::connect`] may take during init.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// The global secondary index (`JobTitle` HASH, `EmployeeId` RANGE) that
 /// `GET /employees?jobTitle=` queries.
@@ -64,6 +73,55 @@ impl DynamoDbStore {
     pub fn with_job_title_index(mut self, index: Option<String>) -> Self {
         self.job_title_index = index;
         self
+    }
+
+    /// Opens the connection to DynamoDB (TCP and TLS) ahead of the first
+    /// request, with one `GET /` on the client's own connection pool: the
+    /// endpoint's health check, which needs no permission, reads no item
+    /// and counts in no DynamoDB metric. The functions call it during init,
+    /// which Lambda runs with burst CPU, so the first request does not pay
+    /// the handshake on a 128 MB share of a vCPU.
+    ///
+    /// `Ok` once any answer came back (the connection is then pooled, open);
+    /// an error if none did within [`CONNECT_TIMEOUT`], without retries.
+    /// Either way the function goes on: requests connect as they always do.
+    pub async fn connect(&self) -> Result<(), StoreError> {
+        // The client's own connect timeout: the HTTP client keeps one
+        // connection pool per connector setting, and this connection is
+        // meant for the pool the requests use.
+        let timeouts = TimeoutConfig::builder()
+            .connect_timeout(DYNAMODB_CONNECT_TIMEOUT)
+            .operation_timeout(CONNECT_TIMEOUT)
+            .build();
+        // Whatever the answer, keep the connection: the SDK would otherwise
+        // close it after a 5xx or an unreadable body (DynamoDB Local answers
+        // a bare `GET /` with a 500, DynamoDB with a line of text).
+        let retries =
+            RetryConfig::disabled().with_reconnect_mode(ReconnectMode::ReuseAllConnections);
+        let once =
+            aws_sdk_dynamodb::Config::builder().retry_config(retries).timeout_config(timeouts);
+        let result = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(ID, AttributeValue::S("connect".to_owned()))
+            .customize()
+            .config_override(once)
+            .mutate_request(|request| {
+                // GetItem's POST becomes a bare `GET /` on the same endpoint.
+                let _ = request.set_method("GET");
+                *request.body_mut() = SdkBody::empty();
+                for header in ["x-amz-target", "content-type", "content-length"] {
+                    request.headers_mut().remove(header);
+                }
+            })
+            .send()
+            .await;
+        match result {
+            // Whatever came back, an answer means an open connection.
+            Ok(_) | Err(SdkError::ServiceError(_) | SdkError::ResponseError(_)) => Ok(()),
+            Err(err) => Err(StoreError::Unavailable(format!("{err:?}"))),
+        }
     }
 
     fn key(id: &EmployeeId) -> HashMap<String, AttributeValue> {

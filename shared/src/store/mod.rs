@@ -10,7 +10,7 @@ mod memory;
 
 use std::future::Future;
 
-pub use dynamodb::{DynamoDbStore, JOB_TITLE_INDEX};
+pub use dynamodb::{CONNECT_TIMEOUT, DynamoDbStore, JOB_TITLE_INDEX};
 pub use memory::{Fault, MemoryStore};
 
 use crate::employee::{Employee, EmployeeId, JobTitle};

@@ -40,6 +40,7 @@ struct Shared {
     fault: Mutex<Fault>,
     requests: AtomicUsize,
     connections: AtomicUsize,
+    health_checks: AtomicUsize,
     upstream: String,
 }
 
@@ -57,6 +58,7 @@ impl FaultProxy {
             fault: Mutex::new(Fault::None),
             requests: AtomicUsize::new(0),
             connections: AtomicUsize::new(0),
+            health_checks: AtomicUsize::new(0),
             upstream: upstream.trim_start_matches("http://").trim_end_matches('/').to_owned(),
         });
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
@@ -84,6 +86,11 @@ impl FaultProxy {
     /// DynamoDB API requests received since the last call.
     pub fn take_request_count(&self) -> usize {
         self.shared.requests.swap(0, Ordering::SeqCst)
+    }
+
+    /// Health checks (an unsigned `GET /`) answered since the last call.
+    pub fn take_health_check_count(&self) -> usize {
+        self.shared.health_checks.swap(0, Ordering::SeqCst)
     }
 
     /// Connections accepted since the last call.
@@ -136,9 +143,10 @@ async fn connection(shared: Arc<Shared>, mut client: TcpStream) {
             shared.requests.fetch_add(1, Ordering::SeqCst);
         }
         let fault = current(&shared);
-        if !is_api && fault == Fault::None {
+        if !is_api && fault == Fault::None && is_health_check(&request) {
             // The endpoint's health check, as DynamoDB answers it (DynamoDB
             // Local would answer a 500).
+            shared.health_checks.fetch_add(1, Ordering::SeqCst);
             let body = "healthy: dynamodb.us-east-1.amazonaws.com ";
             let reply = format!(
                 "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n{body}",
@@ -253,6 +261,14 @@ async fn read_message<S: AsyncRead + Unpin>(
         head_end
     };
     Some(buffer.drain(..end).collect())
+}
+
+/// Whether `request` is DynamoDB's health check: `GET /`, unsigned.
+fn is_health_check(request: &[u8]) -> bool {
+    let head_end = find(request, b"\r\n\r\n").unwrap_or(request.len());
+    let head = String::from_utf8_lossy(&request[..head_end]).to_ascii_lowercase();
+    head.starts_with("get / http/1.1\r\n")
+        && !head.lines().any(|line| line.starts_with("authorization:"))
 }
 
 /// Whether `request` calls a DynamoDB operation (`X-Amz-Target` names it).

@@ -263,8 +263,9 @@ async fn store_behind_proxy() -> (FaultProxy, DynamoDbStore) {
 async fn connecting_at_init_opens_the_connection_the_first_request_uses() {
     let (proxy, store) = store_behind_proxy().await;
     store.connect().await.unwrap();
-    // One connection, and no DynamoDB operation called.
+    // One connection, one unsigned health check, no DynamoDB operation.
     assert_eq!((proxy.take_connection_count(), proxy.take_request_count()), (1, 0));
+    assert_eq!(proxy.take_health_check_count(), 1);
     let found = store.get(&id("42")).await.unwrap();
     assert_eq!(found.map(|e| e.job_title.as_str().to_owned()).as_deref(), Some("Engineer"));
     // The request went over that connection.

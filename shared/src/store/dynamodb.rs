@@ -8,10 +8,12 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::http::HttpResponse;
+use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextMut;
 use aws_sdk_dynamodb::config::retry::{ReconnectMode, RetryConfig};
 use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
+use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 
-use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::error::{BoxError, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use aws_smithy_types::body::SdkBody;
 use serde::{Deserialize, Serialize};
@@ -76,9 +78,9 @@ impl DynamoDbStore {
     }
 
     /// Opens the connection to DynamoDB (TCP and TLS) ahead of the first
-    /// request, with one `GET /` on the client's own connection pool: the
-    /// endpoint's health check, which needs no permission, reads no item
-    /// and counts in no DynamoDB metric. The functions call it during init,
+    /// request, with one unsigned `GET /` on the client's own connection
+    /// pool: the endpoint's health check (`healthy: dynamodb.<region>…`),
+    /// which needs no permission and reads no item. The functions call it during init,
     /// which Lambda runs with burst CPU, so the first request does not pay
     /// the handshake on a 128 MB share of a vCPU.
     ///
@@ -107,14 +109,7 @@ impl DynamoDbStore {
             .key(ID, AttributeValue::S("connect".to_owned()))
             .customize()
             .config_override(once)
-            .mutate_request(|request| {
-                // GetItem's POST becomes a bare `GET /` on the same endpoint.
-                let _ = request.set_method("GET");
-                *request.body_mut() = SdkBody::empty();
-                for header in ["x-amz-target", "content-type", "content-length"] {
-                    request.headers_mut().remove(header);
-                }
-            })
+            .interceptor(HealthCheck)
             .send()
             .await;
         match result {
@@ -130,6 +125,44 @@ impl DynamoDbStore {
 
     fn item(employee: &Employee) -> Result<HashMap<String, AttributeValue>, StoreError> {
         to_item(Item::from(employee)).map_err(|e| StoreError::Internal(e.to_string()))
+    }
+}
+
+/// Turns the operation it is attached to into DynamoDB's health check, a
+/// bare, unsigned `GET /` on the same endpoint, just before it is sent
+/// ([`DynamoDbStore::connect`]).
+#[derive(Debug)]
+struct HealthCheck;
+
+/// What makes a request an API call, and signs it.
+const API_HEADERS: [&str; 7] = [
+    "x-amz-target",
+    "content-type",
+    "content-length",
+    "authorization",
+    "x-amz-date",
+    "x-amz-security-token",
+    "x-amz-content-sha256",
+];
+
+impl Intercept for HealthCheck {
+    fn name(&self) -> &'static str {
+        "HealthCheck"
+    }
+
+    fn modify_before_transmit(
+        &self,
+        context: &mut BeforeTransmitInterceptorContextMut<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let request = context.request_mut();
+        request.set_method("GET")?;
+        *request.body_mut() = SdkBody::empty();
+        for header in API_HEADERS {
+            request.headers_mut().remove(header);
+        }
+        Ok(())
     }
 }
 

@@ -7,7 +7,7 @@
 //! be refused, and the refusal must reach the caller as a bounded 503, not a
 //! panic or a hang.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -17,16 +17,23 @@ use employee_api::store::{StoreError, StoreGet};
 use employee_api_tests::dynamodb_local::{
     self, ACCESS_KEY, REGION, SECRET_KEY, client, fresh_table, put_items,
 };
-use employee_api_tests::tls_proxy;
+use employee_api_tests::tls_proxy::{self, TlsProxy};
 
-#[tokio::test]
-async fn the_compiled_in_roots_refuse_a_server_they_did_not_sign() {
+/// A fresh table holding employee 42, and a TLS endpoint in front of the
+/// engine whose CA file is written into a folder named after `test`.
+async fn table_behind_tls(test: &str) -> (String, TlsProxy, PathBuf) {
     let client = client();
     let table = fresh_table(&client).await;
     put_items(&client, &table, &[("42", "Engineer")]).await;
-    let dir = std::env::temp_dir().join(format!("employee-api-tls-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("employee-api-{test}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let tls = tls_proxy::start(dynamodb_local::endpoint(), &dir).unwrap();
+    (table, tls, dir)
+}
+
+#[tokio::test]
+async fn the_compiled_in_roots_refuse_a_server_they_did_not_sign() {
+    let (table, tls, dir) = table_behind_tls("tls-refused").await;
 
     let mut config = dynamodb_local::config(&table);
     config.dynamodb.endpoint_url = Some(tls.endpoint.clone());
@@ -61,12 +68,7 @@ async fn child_reads_employee_42_as_configured_by_its_environment() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_certificate_variables_choose_the_trust_store() {
-    let client = client();
-    let table = fresh_table(&client).await;
-    put_items(&client, &table, &[("42", "Engineer")]).await;
-    let dir = std::env::temp_dir().join(format!("employee-api-tls-env-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let tls = tls_proxy::start(dynamodb_local::endpoint(), &dir).unwrap();
+    let (table, tls, dir) = table_behind_tls("tls-env").await;
 
     let endpoint = tls.endpoint.clone();
     let ca_file = tls.ca_file.clone();

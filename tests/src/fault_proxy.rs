@@ -138,12 +138,13 @@ async fn connection(shared: Arc<Shared>, mut client: TcpStream) {
     shared.connections.fetch_add(1, Ordering::SeqCst);
     let mut buffer = Vec::new();
     while let Some(request) = read_message(&mut client, &mut buffer).await {
-        let is_api = is_api_request(&request);
+        let head = head(&request);
+        let is_api = is_api_request(&head);
         if is_api {
             shared.requests.fetch_add(1, Ordering::SeqCst);
         }
         let fault = current(&shared);
-        if !is_api && fault == Fault::None && is_health_check(&request) {
+        if !is_api && fault == Fault::None && is_health_check(&head) {
             // The endpoint's health check, as DynamoDB answers it (DynamoDB
             // Local would answer a 500).
             shared.health_checks.fetch_add(1, Ordering::SeqCst);
@@ -263,20 +264,23 @@ async fn read_message<S: AsyncRead + Unpin>(
     Some(buffer.drain(..end).collect())
 }
 
-/// Whether `request` is DynamoDB's health check: `GET /`, unsigned.
-fn is_health_check(request: &[u8]) -> bool {
+/// The request line and headers of `request`, lower-cased.
+fn head(request: &[u8]) -> String {
     let head_end = find(request, b"\r\n\r\n").unwrap_or(request.len());
-    let head = String::from_utf8_lossy(&request[..head_end]).to_ascii_lowercase();
+    String::from_utf8_lossy(&request[..head_end]).to_ascii_lowercase()
+}
+
+/// Whether the request with this `head` is DynamoDB's health check:
+/// `GET /`, unsigned.
+fn is_health_check(head: &str) -> bool {
     head.starts_with("get / http/1.1\r\n")
         && !head.lines().any(|line| line.starts_with("authorization:"))
 }
 
-/// Whether `request` calls a DynamoDB operation (`X-Amz-Target` names it).
-fn is_api_request(request: &[u8]) -> bool {
-    let head_end = find(request, b"\r\n\r\n").unwrap_or(request.len());
-    String::from_utf8_lossy(&request[..head_end])
-        .lines()
-        .any(|line| line.to_ascii_lowercase().starts_with("x-amz-target:"))
+/// Whether the request with this `head` calls a DynamoDB operation
+/// (`X-Amz-Target` names it).
+fn is_api_request(head: &str) -> bool {
+    head.lines().any(|line| line.starts_with("x-amz-target:"))
 }
 
 async fn fill<S: AsyncRead + Unpin>(stream: &mut S, buffer: &mut Vec<u8>) -> bool {

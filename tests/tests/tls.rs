@@ -38,7 +38,7 @@ async fn the_compiled_in_roots_refuse_a_server_they_did_not_sign() {
     let mut config = dynamodb_local::config(&table);
     config.dynamodb.endpoint_url = Some(tls.endpoint.clone());
     assert_eq!(config.dynamodb.trust, Trust::AmazonTrustServices);
-    let store = Config::store(&config);
+    let store = config.store();
     let started = Instant::now();
     let err = store.get(&EmployeeId::parse("42").unwrap()).await.unwrap_err();
     let elapsed = started.elapsed();

@@ -46,6 +46,11 @@ start_dynamodb_local() {
     die "DynamoDB Local did not start on port $port (log: $logfile)"
 }
 
+# A TCP port nothing listens on now.
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
 # Ends a process group started with setsid, if it still runs.
 stop_group() {
     local pid=$1

@@ -35,9 +35,6 @@ if [ "$installed" != "$SCHEMATHESIS_VERSION" ]; then
 fi
 
 # --- The local API, on free ports, in its own process group -------------------
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
 api_port=$(free_port)
 ddb_port=$(free_port)
 while [ "$ddb_port" = "$api_port" ]; do ddb_port=$(free_port); done
@@ -64,7 +61,7 @@ cleanup() {
             sleep 0.1
         done
         kill -KILL -- "-$dev_pid" 2>/dev/null || true
-        if (exec 3<>"/dev/tcp/127.0.0.1/$ddb_port") 2>/dev/null; then
+        if [ -z "${DYNAMODB_ENDPOINT:-}" ] && (exec 3<>"/dev/tcp/127.0.0.1/$ddb_port") 2>/dev/null; then
             printf 'warning: DynamoDB Local still listens on port %s\n' "$ddb_port" >&2
         fi
     fi
@@ -74,8 +71,10 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-log "Starting the local API on $base (DynamoDB Local on port $ddb_port; log: $dev_log)"
-API_PORT=$api_port DYNAMODB_PORT=$ddb_port setsid ./scripts/dev.sh </dev/null >"$dev_log" 2>&1 &
+# With DYNAMODB_ENDPOINT set (the test command starts one engine for the
+# whole run), dev.sh uses that engine, on a table of this run's own.
+log "Starting the local API on $base (DynamoDB ${DYNAMODB_ENDPOINT:-Local on port $ddb_port}; log: $dev_log)"
+API_PORT=$api_port DYNAMODB_PORT=$ddb_port TABLE_NAME="contract-$$" setsid ./scripts/dev.sh </dev/null >"$dev_log" 2>&1 &
 dev_pid=$!
 
 log "Waiting for $base/employees/42 (the first start compiles the functions)"

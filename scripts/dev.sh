@@ -5,7 +5,9 @@
 # a test keeps equal to template.yaml's) on DynamoDB Local, in memory.
 # Installs what is missing into .tools/ first. Ctrl-C stops everything.
 #
-# Environment: API_PORT (9000), DYNAMODB_PORT (8000), TABLE_NAME (Employees).
+# Environment: API_PORT (9000), DYNAMODB_PORT (8000), TABLE_NAME (Employees);
+# DYNAMODB_ENDPOINT to use a DynamoDB engine that is already running instead
+# of starting DynamoDB Local.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 cd "$ROOT"
@@ -13,7 +15,7 @@ cd "$ROOT"
 API_PORT=${API_PORT:-9000}
 DYNAMODB_PORT=${DYNAMODB_PORT:-8000}
 TABLE_NAME=${TABLE_NAME:-Employees}
-endpoint="http://127.0.0.1:$DYNAMODB_PORT"
+endpoint=${DYNAMODB_ENDPOINT:-http://127.0.0.1:$DYNAMODB_PORT}
 base="http://127.0.0.1:$API_PORT"
 
 "$ROOT/scripts/install-tools.sh"
@@ -25,9 +27,12 @@ fi
 log "Building the functions"
 cargo build --workspace --bins --quiet
 
-ddb_log="$TOOLS/dynamodb-local.log"
-log "Starting DynamoDB Local on $endpoint (in memory; log: .tools/dynamodb-local.log)"
-ddb_pid=$(start_dynamodb_local "$DYNAMODB_PORT" "$ddb_log")
+ddb_pid=
+if [ -z "${DYNAMODB_ENDPOINT:-}" ]; then
+    ddb_log="$TOOLS/dynamodb-local.log"
+    log "Starting DynamoDB Local on $endpoint (in memory; log: .tools/dynamodb-local.log)"
+    ddb_pid=$(start_dynamodb_local "$DYNAMODB_PORT" "$ddb_log")
+fi
 trap 'stop_group "$ddb_pid"' EXIT
 trap 'exit 130' INT TERM
 

@@ -27,6 +27,21 @@ cargo clippy --workspace --all-targets --locked --quiet -- -D warnings
 log "cargo build --workspace --bins"
 cargo build --workspace --bins --locked --quiet
 
+# One DynamoDB Local for the whole run: every test binary, the contract test
+# and the benchmark use it (DYNAMODB_ENDPOINT), each on tables of its own.
+ddb_port=$(free_port)
+log "Starting DynamoDB Local on port $ddb_port for the whole run"
+ddb_pid=
+build_dir=
+cleanup() {
+    stop_group "$ddb_pid"
+    [ -z "$build_dir" ] || rm -rf "$build_dir" "$build_dir.log"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+ddb_pid=$(start_dynamodb_local "$ddb_port" "$TOOLS/dynamodb-local-test.log")
+export DYNAMODB_ENDPOINT="http://127.0.0.1:$ddb_port"
+
 log "cargo test --workspace"
 cargo test --workspace --locked
 
@@ -56,7 +71,6 @@ sam validate --lint --template template.yaml --region us-east-1
 # installed here: build x86_64 to prove the template and the workspace build.
 log "sam build (x86_64)"
 build_dir=$(mktemp -d)
-trap 'rm -rf "$build_dir"' EXIT
 sam build --beta-features --parameter-overrides Architecture=x86_64 \
     --template template.yaml --build-dir "$build_dir" >"$build_dir.log" 2>&1 \
     || { tail -n 60 "$build_dir.log"; die "sam build failed"; }

@@ -20,6 +20,7 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 use employee_api::config::DynamoDbSettings;
 use employee_api_tests::dynamodb_local::{self, create_table, put_items, unique_table_name};
+use employee_api_tests::stats::{median, percentile};
 use employee_api_tests::tls_proxy;
 use runtime_api::{Measured, Subject, Workload};
 use serde_json::{Value, json};
@@ -320,18 +321,6 @@ struct Row {
     zipped_bytes: Option<u64>,
 }
 
-fn median(mut values: Vec<Duration>) -> Duration {
-    values.sort();
-    values.get(values.len() / 2).copied().unwrap_or_default()
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    sorted[((p / 100.0) * (sorted.len() - 1) as f64).round() as usize]
-}
-
 fn us(d: Duration) -> f64 {
     (d.as_secs_f64() * 1e7).round() / 1e1
 }
@@ -456,7 +445,8 @@ fn data_floor_child(endpoint: &str, table: &str, n: usize) -> Result<(), BoxErro
         if settings.endpoint_url.as_deref() != Some(endpoint) {
             return Err(format!("data floor: AWS_ENDPOINT_URL_DYNAMODB is not {endpoint}").into());
         }
-        let client = Client::from_conf(settings.client_config().build());
+        let client =
+            Client::from_conf(employee_api::store::dynamodb::client_config(&settings).build());
         let get = || {
             client
                 .get_item()

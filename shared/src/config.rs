@@ -1,30 +1,12 @@
-//! Configuration from the environment, read once at start-up.
+//! Configuration: plain data, read once from the environment at start-up.
+//! Building the DynamoDB client from it is the store's business
+//! (`store::dynamodb::client`).
 
-use std::time::{Duration, Instant};
+use aws_sdk_dynamodb::config::Credentials;
 
-use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::config::retry::RetryConfig;
-use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
-use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
-use aws_smithy_http_client::tls::{self, TlsContext, TrustStore, rustls_provider::CryptoMode};
-
-use crate::store::{DynamoDbStore, JOB_TITLE_INDEX};
-use crate::telemetry::DynamoDbCallMeter;
-
-/// How long one request may spend on DynamoDB, retries and back-off included.
-/// The functions time out after 10 s (template.yaml): a request that cannot
-/// reach DynamoDB answers 503 after at most this long, well before that.
-pub const DYNAMODB_OPERATION_TIMEOUT: Duration = Duration::from_secs(4);
-/// One attempt. Generous enough for the first TLS handshake at 128 MB, where
-/// the function gets a small share of a vCPU.
-pub const DYNAMODB_ATTEMPT_TIMEOUT: Duration = Duration::from_millis(1500);
-pub const DYNAMODB_CONNECT_TIMEOUT: Duration = Duration::from_millis(1500);
-/// The sample's state machine retried twice (three attempts) with a 1.5×
-/// back-off from 3 s; an HTTP API cannot wait that long, so the SDK's
-/// exponential back-off with full jitter starts at 50 ms instead.
-pub const DYNAMODB_MAX_ATTEMPTS: u32 = 3;
-pub const DYNAMODB_INITIAL_BACKOFF: Duration = Duration::from_millis(50);
-pub const DYNAMODB_MAX_BACKOFF: Duration = Duration::from_millis(800);
+/// The job-title index `GET /employees?jobTitle=` queries when
+/// `JOB_TITLE_INDEX` is unset.
+pub const DEFAULT_JOB_TITLE_INDEX: &str = "JobTitleIndex";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -35,7 +17,7 @@ pub struct Config {
     /// title then scan with a filter).
     pub job_title_index: Option<String>,
     /// `DYNAMODB_CONNECT_AT_INIT`: open the DynamoDB connection during init
-    /// ([`Config::open_store`]); on unless set to `false`.
+    /// (`DynamoDbStore::open`); on unless set to `false`.
     pub connect_at_init: bool,
     pub dynamodb: DynamoDbSettings,
 }
@@ -82,9 +64,6 @@ pub enum Trust {
     System,
 }
 
-/// The PEM file behind [`Trust::AmazonTrustServices`].
-pub const AMAZON_TRUST_SERVICES_ROOTS: &str = include_str!("amazon-trust-services.pem");
-
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error(
@@ -111,7 +90,7 @@ impl Config {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let table_name = non_empty(&lookup, "TABLE_NAME").ok_or(ConfigError::MissingTableName)?;
         let job_title_index = match lookup("JOB_TITLE_INDEX") {
-            None => Some(JOB_TITLE_INDEX.to_owned()),
+            None => Some(DEFAULT_JOB_TITLE_INDEX.to_owned()),
             Some(index) if index.trim().is_empty() => None,
             Some(index) => Some(index.trim().to_owned()),
         };
@@ -119,35 +98,6 @@ impl Config {
             .is_some_and(|v| v.eq_ignore_ascii_case("false"));
         let dynamodb = DynamoDbSettings::from_lookup(lookup)?;
         Ok(Self { table_name, job_title_index, connect_at_init, dynamodb })
-    }
-
-    /// What each function does at init: [`Config::store`], then, unless
-    /// `connect_at_init` is off, its connection to DynamoDB opened
-    /// ([`DynamoDbStore::connect`]). A failure is logged, not fatal: the
-    /// requests connect, retry and answer 503 as they always do.
-    pub async fn open_store(&self) -> DynamoDbStore {
-        let store = self.store();
-        if self.connect_at_init {
-            let started = Instant::now();
-            let outcome = store.connect().await;
-            let connect_ms = started.elapsed().as_secs_f64() * 1000.0;
-            match outcome {
-                Ok(()) => tracing::info!(connect_ms, "connected to DynamoDB"),
-                Err(err) => tracing::warn!(
-                    connect_ms,
-                    error.detail = %err,
-                    "could not connect to DynamoDB during init; requests will connect"
-                ),
-            }
-        }
-        store
-    }
-
-    /// Builds the DynamoDB client (once per process) and the store on it.
-    pub fn store(&self) -> DynamoDbStore {
-        let client = Client::from_conf(self.dynamodb.client_config().build());
-        DynamoDbStore::new(client, &self.table_name)
-            .with_job_title_index(self.job_title_index.clone())
     }
 }
 
@@ -189,51 +139,6 @@ impl DynamoDbSettings {
             use_dual_stack: is_true("AWS_USE_DUALSTACK_ENDPOINT"),
             trust,
         })
-    }
-
-    /// The client configuration every function uses: these settings, the
-    /// bounded retries and timeouts above, the DynamoDB call meter, and an
-    /// HTTPS client on rustls with the *ring* crypto provider.
-    pub fn client_config(&self) -> aws_sdk_dynamodb::config::Builder {
-        let trust_store = match self.trust {
-            Trust::AmazonTrustServices => {
-                TrustStore::empty().with_pem_certificate(AMAZON_TRUST_SERVICES_ROOTS.as_bytes())
-            }
-            Trust::System => TrustStore::default(),
-        };
-        let tls_context = TlsContext::builder()
-            .with_trust_store(trust_store)
-            .build()
-            .expect("a TLS context only holds its settings");
-        let https = aws_smithy_http_client::Builder::new()
-            .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
-            .tls_context(tls_context)
-            .build_https();
-        let mut builder = aws_sdk_dynamodb::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new(self.region.clone()))
-            .credentials_provider(self.credentials.clone())
-            .use_fips(self.use_fips)
-            .use_dual_stack(self.use_dual_stack)
-            .http_client(https)
-            .retry_config(
-                RetryConfig::standard()
-                    .with_max_attempts(DYNAMODB_MAX_ATTEMPTS)
-                    .with_initial_backoff(DYNAMODB_INITIAL_BACKOFF)
-                    .with_max_backoff(DYNAMODB_MAX_BACKOFF),
-            )
-            .timeout_config(
-                TimeoutConfig::builder()
-                    .connect_timeout(DYNAMODB_CONNECT_TIMEOUT)
-                    .operation_attempt_timeout(DYNAMODB_ATTEMPT_TIMEOUT)
-                    .operation_timeout(DYNAMODB_OPERATION_TIMEOUT)
-                    .build(),
-            )
-            .interceptor(DynamoDbCallMeter);
-        if let Some(endpoint_url) = &self.endpoint_url {
-            builder = builder.endpoint_url(endpoint_url);
-        }
-        builder
     }
 }
 
@@ -327,8 +232,6 @@ mod tests {
         let flags = [("AWS_USE_FIPS_ENDPOINT", "true"), ("AWS_USE_DUALSTACK_ENDPOINT", "true")];
         let c = config(&flags).unwrap();
         assert!(c.dynamodb.use_fips && c.dynamodb.use_dual_stack);
-        let built = c.dynamodb.client_config().build();
-        assert_eq!(built.region().map(|r| r.as_ref()), Some("eu-west-1"));
     }
 
     #[test]
@@ -337,35 +240,5 @@ mod tests {
             let c = config(&[(variable, "/etc/ssl/certs/ca-certificates.crt")]).unwrap();
             assert_eq!(c.dynamodb.trust, Trust::System, "{variable}");
         }
-    }
-
-    /// The compiled-in roots are the five of Amazon Trust Services, and
-    /// rustls accepts each as a trust anchor (the SDK's client panics on one
-    /// it cannot parse).
-    #[test]
-    fn the_amazon_roots_are_valid_trust_anchors() {
-        use rustls::pki_types::CertificateDer;
-        use rustls::pki_types::pem::PemObject;
-
-        let roots = CertificateDer::pem_slice_iter(AMAZON_TRUST_SERVICES_ROOTS.as_bytes())
-            .collect::<Result<Vec<_>, _>>()
-            .unwrap();
-        assert_eq!(roots.len(), 5);
-        let mut store = rustls::RootCertStore::empty();
-        for root in roots {
-            store.add(root).unwrap();
-        }
-        assert_eq!(store.len(), 5);
-        for name in ["Amazon Root CA 1", "Amazon Root CA 4", "Starfield Services Root"] {
-            assert!(AMAZON_TRUST_SERVICES_ROOTS.contains(&format!("# {name}")), "{name}");
-        }
-    }
-
-    #[test]
-    fn retries_answer_well_before_the_function_timeout() {
-        // template.yaml: Timeout: 10
-        let function_timeout = Duration::from_secs(10);
-        assert!(DYNAMODB_OPERATION_TIMEOUT * 2 <= function_timeout);
-        assert!(DYNAMODB_ATTEMPT_TIMEOUT < DYNAMODB_OPERATION_TIMEOUT);
     }
 }

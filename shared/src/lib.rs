@@ -1,13 +1,32 @@
-//! The employee API: the domain, its storage and its HTTP adapter, shared by
-//! the three Lambda functions (`get-employee`, `add-employee`,
-//! `remove-employee`). Each binary only wires configuration, the DynamoDB
-//! client and one of the handlers in [`routes`] together.
+//! The employee API: the domain, its storage, its use cases and the two
+//! doors into them, shared by the three Lambda functions (`get-employee`,
+//! `add-employee`, `remove-employee`).
+//!
+//! Layers, from the bottom up (each uses only those below it):
+//! - [`employee`]: the domain, valid by construction;
+//! - [`store`]: one narrow trait per DynamoDB operation, the DynamoDB store
+//!   (and its client, built from [`config`]) and an in-memory one;
+//! - [`employees`]: the use cases (get, list, create, put, remove);
+//! - the adapters: [`apigw`] (API Gateway HTTP API events, routed by
+//!   [`route`]) and [`direct`] (the state machines' contract), both reading
+//!   their input from one [`payload`] and failing with one [`error`];
+//! - [`functions`]: which routes and contract each Lambda function serves;
+//! - [`lambda`]: the entry point, which runs each invocation in its own
+//!   [`telemetry`] scope.
+//!
+//! Each binary reads the configuration, opens the store and hands one
+//! function to [`lambda::run`].
 
+pub mod apigw;
 pub mod config;
+pub mod direct;
 pub mod employee;
-pub mod http;
+pub mod employees;
+pub mod error;
+pub mod functions;
 pub mod lambda;
-pub mod routes;
+pub mod payload;
+pub mod route;
 pub mod store;
 pub mod telemetry;
 

@@ -5,6 +5,7 @@
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
+use employee_api::store::dynamodb::client_config;
 use employee_api_tests::dynamodb_local::{create_table, settings_for};
 
 #[tokio::main(flavor = "current_thread")]
@@ -14,7 +15,7 @@ async fn main() {
         eprintln!("usage: create-local-table <endpoint> <table>");
         std::process::exit(2);
     };
-    let client = Client::from_conf(settings_for(endpoint).client_config().build());
+    let client = Client::from_conf(client_config(&settings_for(endpoint)).build());
     create_table(&client, table, true).await;
     client
         .put_item()

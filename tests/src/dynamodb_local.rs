@@ -22,6 +22,7 @@ use aws_sdk_dynamodb::types::{
 };
 use employee_api::config::{DynamoDbSettings, Trust};
 use employee_api::store::JOB_TITLE_INDEX;
+use employee_api::store::dynamodb::client_config;
 
 use crate::process::{free_port, spawn_tied_to_this_process, wait_for_port};
 use crate::{INSTALL_HINT, workspace_root};
@@ -92,7 +93,7 @@ pub fn dynamodb_local_dir() -> PathBuf {
 /// A client for the local engine (one per test: SDK clients hold connections
 /// tied to the Tokio runtime of the test that built them).
 pub fn client() -> Client {
-    Client::from_conf(settings().client_config().build())
+    Client::from_conf(client_config(&settings()).build())
 }
 
 /// The functions' own DynamoDB settings, pointed at the local engine (the

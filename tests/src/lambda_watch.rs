@@ -34,15 +34,10 @@ pub fn local_api() -> &'static LocalApi {
 impl LocalApi {
     /// Starts the API with the functions talking to DynamoDB at
     /// `dynamodb_endpoint` (DynamoDB Local, or a proxy in front of it), on a
-    /// fresh table created directly in DynamoDB Local.
+    /// fresh table created directly in DynamoDB Local. The functions log
+    /// JSON, as the template's `LoggingConfig` makes them.
     pub fn start(dynamodb_endpoint: &str) -> Self {
-        start(dynamodb_endpoint, &[])
-    }
-
-    /// [`LocalApi::start`], with more environment variables for the functions
-    /// (`AWS_LAMBDA_LOG_FORMAT=JSON`, as the template's `LoggingConfig` sets).
-    pub fn start_with_env(dynamodb_endpoint: &str, env: &[(&str, &str)]) -> Self {
-        start(dynamodb_endpoint, env)
+        start(dynamodb_endpoint, &[("AWS_LAMBDA_LOG_FORMAT", "JSON")])
     }
 
     /// Everything `cargo lambda watch` and the functions wrote so far.

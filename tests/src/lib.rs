@@ -3,10 +3,13 @@
 //! faults or TLS in front of the engine.
 
 pub mod dynamodb_local;
+pub mod events;
 pub mod fault_proxy;
+pub mod invoke;
 pub mod lambda_watch;
 pub mod malformed;
 pub mod process;
+pub mod stats;
 pub mod tls_proxy;
 
 use std::path::PathBuf;

@@ -6,7 +6,9 @@
 //! Every case runs against a table holding only [`SEED`]; none may change it.
 
 use base64::Engine;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+use crate::events::http_event;
 
 /// The employees in the table before the cases run.
 pub const SEED: &[(&str, &str)] = &[("42", "Engineer"), ("7", "Manager")];
@@ -78,11 +80,7 @@ impl Case {
     /// The function API Gateway would route this request to (methods without
     /// a route reach get-employee, as through a `$default` route).
     pub fn function(&self) -> &'static str {
-        match self.method {
-            "POST" | "PUT" => "add-employee",
-            "DELETE" => "remove-employee",
-            _ => "get-employee",
-        }
+        crate::invoke::function_for(self.method)
     }
 }
 
@@ -362,49 +360,17 @@ pub fn cases() -> Vec<Case> {
 /// route delivers it (no `pathParameters`: the id comes from the raw path).
 /// Bodies that are not UTF-8 travel base64-encoded, as API Gateway sends them.
 pub fn event(case: &Case) -> serde_json::Value {
-    let mut headers = serde_json::Map::new();
-    headers.insert("host".into(), "a1b2c3d4e5.execute-api.us-east-1.amazonaws.com".into());
-    headers.insert("user-agent".into(), "malformed-tests".into());
+    let mut event = http_event(case.method, &case.path).query(&case.query);
     if let Some(content_type) = &case.content_type {
-        headers.insert("content-type".into(), content_type.clone().into());
+        event = event.content_type(content_type);
     }
-    let (body, is_base64) = match (&case.base64, &case.body) {
-        (Some(Some(verbatim)), _) => (Some(verbatim.clone()), true),
-        (Some(None), Some(body)) => (Some(STANDARD.encode(body)), true),
-        (_, Some(body)) => match std::str::from_utf8(body) {
-            Ok(text) => (Some(text.to_owned()), false),
-            Err(_) => (Some(STANDARD.encode(body)), true),
-        },
-        (_, None) => (None, false),
-    };
-    let mut event = serde_json::json!({
-        "version": "2.0",
-        "routeKey": "$default",
-        "rawPath": case.path,
-        "rawQueryString": case.query,
-        "headers": headers,
-        "requestContext": {
-            "accountId": "123456789012",
-            "apiId": "a1b2c3d4e5",
-            "domainName": "a1b2c3d4e5.execute-api.us-east-1.amazonaws.com",
-            "domainPrefix": "a1b2c3d4e5",
-            "http": {
-                "method": case.method,
-                "path": case.path,
-                "protocol": "HTTP/1.1",
-                "sourceIp": "203.0.113.7",
-                "userAgent": "malformed-tests"
-            },
-            "requestId": "malformed",
-            "routeKey": "$default",
-            "stage": "$default",
-            "time": "21/Nov/2026:23:00:00 +0000",
-            "timeEpoch": 1795302000000u64
-        },
-        "isBase64Encoded": is_base64
-    });
-    if let Some(body) = body {
-        event["body"] = body.into();
+    if let Some(body) = &case.body {
+        event = event.body(body.clone());
     }
-    event
+    match &case.base64 {
+        Some(Some(verbatim)) => event = event.base64_verbatim(verbatim),
+        Some(None) => event = event.base64(),
+        None => {}
+    }
+    event.request_id("malformed").build()
 }

@@ -16,7 +16,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use employee_api::config::AMAZON_TRUST_SERVICES_ROOTS;
+use employee_api::store::dynamodb::AMAZON_TRUST_SERVICES_ROOTS;
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;

@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use employee_api::config::DYNAMODB_MAX_ATTEMPTS;
+use employee_api::store::dynamodb::DYNAMODB_MAX_ATTEMPTS;
 use employee_api_tests::dynamodb_local::{self, all_items, client, put_items};
 use employee_api_tests::fault_proxy::{Fault, FaultProxy};
 use employee_api_tests::lambda_watch::LocalApi;

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use aws_sdk_dynamodb::types::AttributeValue;
 use employee_api_tests::dynamodb_local::{all_items, client};
 use employee_api_tests::lambda_watch::local_api;
+use employee_api_tests::stats::percentile;
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 
@@ -127,14 +128,6 @@ async fn worker(
         }
     }
     (model, tally)
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
-    sorted[rank]
 }
 
 fn id_and_title(item: &std::collections::HashMap<String, AttributeValue>) -> (String, String) {

@@ -2,11 +2,10 @@
 //! entry point, as API Gateway event payloads, against DynamoDB Local: the
 //! exact status and code, never a 5xx, and the table unchanged to the byte.
 
-use employee_api::lambda::dispatch;
-use employee_api::routes::{add_employee, get_employee, remove_employee};
+use employee_api::store::DynamoDbStore;
 use employee_api_tests::dynamodb_local::{self, all_items, client, fresh_table, put_items};
+use employee_api_tests::invoke::invoke;
 use employee_api_tests::malformed::{self, SEED};
-use lambda_http::{Context, LambdaEvent};
 use serde_json::Value;
 
 #[tokio::test]
@@ -15,33 +14,13 @@ async fn every_malformed_request_gets_its_status_and_code_and_changes_nothing() 
     let table = fresh_table(&client).await;
     put_items(&client, &table, SEED).await;
     let before = all_items(&client, &table).await;
-    let store = dynamodb_local::config(&table).store();
+    let store = DynamoDbStore::from_config(&dynamodb_local::config(&table));
 
     let cases = malformed::cases();
     assert!(cases.len() >= 100, "only {} cases", cases.len());
     let mut failures = Vec::new();
     for case in &cases {
-        let event = LambdaEvent::new(malformed::event(case), Context::default());
-        let result = match case.function() {
-            "add-employee" => {
-                dispatch(event, &|r| add_employee::handle(&store, r), &|i| {
-                    add_employee::invoke(&store, i)
-                })
-                .await
-            }
-            "remove-employee" => {
-                dispatch(event, &|r| remove_employee::handle(&store, r), &|i| {
-                    remove_employee::invoke(&store, i)
-                })
-                .await
-            }
-            _ => {
-                dispatch(event, &|r| get_employee::handle(&store, r), &|i| {
-                    get_employee::invoke(&store, i)
-                })
-                .await
-            }
-        };
+        let result = invoke(case.function(), &store, &malformed::event(case)).await;
         let response = match result {
             Ok(response) => response,
             Err(diagnostic) => {

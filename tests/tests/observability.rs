@@ -3,17 +3,11 @@
 //! `LoggingConfig` sets it): one JSON log line per request and one CloudWatch
 //! Embedded Metric Format document.
 
-use std::sync::OnceLock;
-
-use employee_api_tests::dynamodb_local;
-use employee_api_tests::lambda_watch::LocalApi;
+use employee_api_tests::lambda_watch::{LocalApi, local_api};
 use serde_json::{Value, json};
 
 fn api() -> &'static LocalApi {
-    static API: OnceLock<LocalApi> = OnceLock::new();
-    API.get_or_init(|| {
-        LocalApi::start_with_env(dynamodb_local::endpoint(), &[("AWS_LAMBDA_LOG_FORMAT", "JSON")])
-    })
+    local_api()
 }
 
 /// The JSON objects among the output lines that satisfy `matches`.

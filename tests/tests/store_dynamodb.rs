@@ -32,7 +32,7 @@ async fn store_on(table: &str, job_title_index: Option<&str>) -> DynamoDbStore {
         job_title_index: job_title_index.map(str::to_owned),
         ..dynamodb_local::config(table)
     };
-    config.store()
+    DynamoDbStore::from_config(&config)
 }
 
 async fn fresh_store() -> (Client, String, DynamoDbStore) {
@@ -238,7 +238,7 @@ async fn an_unreachable_engine_is_unavailable_within_the_operation_timeout() {
         dynamodb: dynamodb_local::settings_for(&format!("http://127.0.0.1:{port}")),
         ..dynamodb_local::config("t")
     };
-    let store = config.store();
+    let store = DynamoDbStore::from_config(&config);
     let started = Instant::now();
     let err = store.get(&id("1")).await.unwrap_err();
     let elapsed = started.elapsed();
@@ -256,7 +256,7 @@ async fn store_behind_proxy() -> (FaultProxy, DynamoDbStore) {
     let proxy = FaultProxy::start(dynamodb_local::endpoint());
     let mut config = dynamodb_local::config(&table);
     config.dynamodb.endpoint_url = Some(proxy.endpoint());
-    (proxy, config.store())
+    (proxy, DynamoDbStore::from_config(&config))
 }
 
 #[tokio::test]

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use employee_api::config::{Config, Trust};
 use employee_api::employee::EmployeeId;
-use employee_api::store::{StoreError, StoreGet};
+use employee_api::store::{DynamoDbStore, StoreError, StoreGet};
 use employee_api_tests::dynamodb_local::{
     self, ACCESS_KEY, REGION, SECRET_KEY, client, fresh_table, put_items,
 };
@@ -38,7 +38,7 @@ async fn the_compiled_in_roots_refuse_a_server_they_did_not_sign() {
     let mut config = dynamodb_local::config(&table);
     config.dynamodb.endpoint_url = Some(tls.endpoint.clone());
     assert_eq!(config.dynamodb.trust, Trust::AmazonTrustServices);
-    let store = config.store();
+    let store = DynamoDbStore::from_config(&config);
     let started = Instant::now();
     let err = store.get(&EmployeeId::parse("42").unwrap()).await.unwrap_err();
     let elapsed = started.elapsed();
@@ -58,7 +58,8 @@ const RESULT: &str = "tls-child-result:";
 #[tokio::test]
 #[ignore = "not a test of its own: the_certificate_variables_choose_the_trust_store runs it in a child process"]
 async fn child_reads_employee_42_as_configured_by_its_environment() {
-    let store = Config::from_env().expect("the parent sets the environment").store();
+    let store =
+        DynamoDbStore::from_config(&Config::from_env().expect("the parent sets the environment"));
     match store.get(&EmployeeId::parse("42").unwrap()).await {
         Ok(Some(employee)) => println!("{RESULT} found {}", employee.job_title.as_str()),
         Ok(None) => println!("{RESULT} not found"),

@@ -3,19 +3,15 @@
 //! invocation reuses them.
 
 use employee_api::config::Config;
-use employee_api::routes::add_employee;
-use employee_api::{lambda, telemetry};
-use lambda_http::Error;
+use employee_api::functions::AddEmployee;
+use employee_api::lambda;
+use employee_api::store::DynamoDbStore;
+use lambda_runtime::Error;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    lambda_http::tracing::init_default_subscriber();
-    telemetry::init("add-employee");
+    lambda_runtime::tracing::init_default_subscriber();
     let config = Config::from_env()?;
-    let store = config.open_store().await;
-    lambda::run(
-        |request| add_employee::handle(&store, request),
-        |input| add_employee::invoke(&store, input),
-    )
-    .await
+    let store = DynamoDbStore::open(&config).await;
+    lambda::run(AddEmployee(store)).await
 }

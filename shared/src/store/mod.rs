@@ -1,11 +1,11 @@
 //! Storage, one narrow capability per DynamoDB operation.
 //!
-//! Each handler takes only the traits it calls, so each function's binary
+//! Each use case takes only the traits it calls, so each function's binary
 //! depends on, and its IAM role grants, exactly those operations:
 //! get-employee `GetItem` + `Query`/`Scan`, add-employee `PutItem`,
 //! remove-employee `DeleteItem`.
 
-mod dynamodb;
+pub mod dynamodb;
 mod memory;
 
 use std::future::Future;
@@ -92,4 +92,43 @@ pub trait StoreDelete {
 /// `Query` on the job-title index, or `Scan` when unfiltered.
 pub trait StoreList {
     fn list(&self, query: &ListQuery) -> impl Future<Output = Result<Page, StoreError>> + Send;
+}
+
+/// A shared reference to a store is a store: a function can serve from a
+/// store it does not own (the tests share one store between functions).
+impl<S: StoreGet + Sync> StoreGet for &S {
+    fn get(
+        &self,
+        id: &EmployeeId,
+    ) -> impl Future<Output = Result<Option<Employee>, StoreError>> + Send {
+        S::get(self, id)
+    }
+}
+
+impl<S: StorePut + Sync> StorePut for &S {
+    fn create(&self, employee: &Employee) -> impl Future<Output = Result<(), StoreError>> + Send {
+        S::create(self, employee)
+    }
+
+    fn put(
+        &self,
+        employee: &Employee,
+    ) -> impl Future<Output = Result<PutOutcome, StoreError>> + Send {
+        S::put(self, employee)
+    }
+}
+
+impl<S: StoreDelete + Sync> StoreDelete for &S {
+    fn delete(
+        &self,
+        id: &EmployeeId,
+    ) -> impl Future<Output = Result<Option<Employee>, StoreError>> + Send {
+        S::delete(self, id)
+    }
+}
+
+impl<S: StoreList + Sync> StoreList for &S {
+    fn list(&self, query: &ListQuery) -> impl Future<Output = Result<Page, StoreError>> + Send {
+        S::list(self, query)
+    }
 }

@@ -5,10 +5,9 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use employee_api::lambda::dispatch;
-use employee_api::routes::{add_employee, get_employee, remove_employee};
 use employee_api::store::{Fault, MemoryStore};
-use lambda_http::{Context, LambdaEvent};
+use employee_api_tests::events::http_event;
+use employee_api_tests::invoke::{function_for, invoke};
 use serde_json::{Value, json};
 
 #[derive(Clone, Default)]
@@ -28,47 +27,16 @@ impl Write for Captured {
 const SECRET_TITLE: &str = "Zebra Whisperer 7f3a";
 
 fn event(method: &str, path: &str, query: &str, body: Option<&str>) -> Value {
-    let mut event = json!({
-        "version": "2.0",
-        "routeKey": "$default",
-        "rawPath": path,
-        "rawQueryString": query,
-        "headers": {"host": "api.example.com", "content-type": "application/json"},
-        "requestContext": {
-            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "203.0.113.7", "userAgent": "t"},
-            "requestId": "logs", "routeKey": "$default", "stage": "$default", "timeEpoch": 0
-        },
-        "isBase64Encoded": false
-    });
-    if let Some(body) = body {
-        event["body"] = body.into();
+    let event = http_event(method, path).query(query).content_type("application/json");
+    match body {
+        Some(body) => event.body(body).build(),
+        None => event.build(),
     }
-    event
 }
 
 async fn send(store: &MemoryStore, payload: Value) {
-    let method = payload["requestContext"]["http"]["method"].as_str().unwrap_or("GET").to_owned();
-    let event = LambdaEvent::new(payload, Context::default());
-    let _ = match method.as_str() {
-        "POST" | "PUT" => {
-            dispatch(event, &|r| add_employee::handle(store, r), &|i| {
-                add_employee::invoke(store, i)
-            })
-            .await
-        }
-        "DELETE" => {
-            dispatch(event, &|r| remove_employee::handle(store, r), &|i| {
-                remove_employee::invoke(store, i)
-            })
-            .await
-        }
-        _ => {
-            dispatch(event, &|r| get_employee::handle(store, r), &|i| {
-                get_employee::invoke(store, i)
-            })
-            .await
-        }
-    };
+    let method = payload["requestContext"]["http"]["method"].as_str().unwrap_or("GET");
+    let _ = invoke(function_for(method), store, &payload).await;
 }
 
 #[test]

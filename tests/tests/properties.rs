@@ -3,13 +3,10 @@
 //! and every answer is JSON with a status the API documents and, for
 //! errors, a known stable code.
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
-use employee_api::lambda::dispatch;
-use employee_api::routes::{add_employee, get_employee, remove_employee};
 use employee_api::store::MemoryStore;
 use employee_api::{Employee, EmployeeId, JobTitle};
-use lambda_http::{Context, LambdaEvent};
+use employee_api_tests::events::http_event;
+use employee_api_tests::invoke::{FUNCTIONS, invoke};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
@@ -99,61 +96,23 @@ fn event(
     body: Option<&[u8]>,
     base64: bool,
 ) -> Value {
-    let mut headers = json!({"host": "api.example.com"});
+    let mut event = http_event(method, path).query(query).request_id("proptest");
     if let Some(content_type) = content_type {
-        headers["content-type"] = content_type.into();
+        event = event.content_type(content_type);
     }
-    let mut event = json!({
-        "version": "2.0",
-        "routeKey": "$default",
-        "rawPath": path,
-        "rawQueryString": query,
-        "headers": headers,
-        "requestContext": {
-            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "203.0.113.7", "userAgent": "proptest"},
-            "requestId": "proptest",
-            "routeKey": "$default",
-            "stage": "$default",
-            "domainName": "api.example.com",
-            "timeEpoch": 0
-        },
-        "isBase64Encoded": false
-    });
     if let Some(body) = body {
-        match std::str::from_utf8(body) {
-            Ok(text) if !base64 => event["body"] = text.into(),
-            _ => {
-                event["body"] = STANDARD.encode(body).into();
-                event["isBase64Encoded"] = true.into();
-            }
-        }
+        event = event.body(body);
     }
-    event
+    if base64 {
+        event = event.base64();
+    }
+    event.build()
 }
 
 async fn respond(function: usize, store: &MemoryStore, payload: Value) -> Value {
-    let event = LambdaEvent::new(payload, Context::default());
-    let result = match function {
-        0 => {
-            dispatch(event, &|r| get_employee::handle(store, r), &|i| {
-                get_employee::invoke(store, i)
-            })
-            .await
-        }
-        1 => {
-            dispatch(event, &|r| add_employee::handle(store, r), &|i| {
-                add_employee::invoke(store, i)
-            })
-            .await
-        }
-        _ => {
-            dispatch(event, &|r| remove_employee::handle(store, r), &|i| {
-                remove_employee::invoke(store, i)
-            })
-            .await
-        }
-    };
-    result.expect("HTTP events never end in a function error")
+    invoke(FUNCTIONS[function], store, &payload)
+        .await
+        .expect("HTTP events never end in a function error")
 }
 
 fn check(response: &Value) -> Result<(), TestCaseError> {
@@ -206,14 +165,7 @@ proptest! {
             input.as_object_mut().unwrap().remove("jobTitle");
         }
         let store = store();
-        let event = LambdaEvent::new(input, Context::default());
-        let result = runtime().block_on(async {
-            match function {
-                0 => dispatch(event, &|r| get_employee::handle(&store, r), &|i| get_employee::invoke(&store, i)).await,
-                1 => dispatch(event, &|r| add_employee::handle(&store, r), &|i| add_employee::invoke(&store, i)).await,
-                _ => dispatch(event, &|r| remove_employee::handle(&store, r), &|i| remove_employee::invoke(&store, i)).await,
-            }
-        });
+        let result = runtime().block_on(invoke(FUNCTIONS[function], &store, &input));
         match result {
             Ok(output) => {
                 prop_assert!(output["employee"].is_string() && output["jobTitle"].is_string(), "{output}");

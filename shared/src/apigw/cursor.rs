@@ -5,7 +5,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 
-use super::ApiError;
+use crate::error::ApiError;
 use crate::store::PageKey;
 
 /// Longer cursors are refused before decoding: a real one holds two keys of at

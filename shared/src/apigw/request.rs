@@ -1,0 +1,176 @@
+//! An HTTP request, read from its API Gateway event: its body decoded once,
+//! then read as JSON or its query string read into the struct a route
+//! expects.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+use crate::payload::{HttpEvent, Query};
+
+/// Bodies above this size are refused with 413 (an employee is < 500 bytes).
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpRequest {
+    pub method: String,
+    pub raw_path: String,
+    pub employee_id_parameter: Option<String>,
+    pub query: Query,
+    pub content_type: Option<String>,
+    /// The body as sent, base64-decoded if API Gateway encoded it.
+    pub body: Vec<u8>,
+}
+
+impl TryFrom<HttpEvent> for HttpRequest {
+    type Error = ApiError;
+
+    fn try_from(event: HttpEvent) -> Result<Self, ApiError> {
+        let body = match event.body {
+            None => Vec::new(),
+            Some(body) if event.is_base64_encoded => STANDARD.decode(body).map_err(|_| {
+                ApiError::Validation(
+                    "the request body is flagged base64 but is not valid base64".into(),
+                )
+            })?,
+            Some(body) => body.into_bytes(),
+        };
+        Ok(Self {
+            method: event.method,
+            raw_path: event.raw_path,
+            employee_id_parameter: event.employee_id_parameter,
+            query: event.query,
+            content_type: event.headers.content_type,
+            body,
+        })
+    }
+}
+
+impl HttpRequest {
+    /// Reads the JSON body into `T`, after checking its media type and size.
+    /// Unknown fields, wrong types and malformed JSON are 400s; `T` decides
+    /// which fields exist (`#[serde(deny_unknown_fields)]`).
+    pub fn json_body<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
+        self.require_json_media_type()?;
+        if self.body.len() > MAX_BODY_BYTES {
+            return Err(ApiError::PayloadTooLarge { limit: MAX_BODY_BYTES });
+        }
+        // serde would also read a struct from a JSON array; only objects are bodies.
+        if self.body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+            return Err(ApiError::Validation("the request body must be a JSON object".to_owned()));
+        }
+        serde_json::from_slice(&self.body)
+            .map_err(|err| ApiError::Validation(format!("the request body is not valid: {err}")))
+    }
+
+    fn require_json_media_type(&self) -> Result<(), ApiError> {
+        // No Content-Type at all is read as JSON: `sam local generate-event`
+        // and some clients send none. A declared non-JSON type is refused.
+        let Some(value) = &self.content_type else {
+            return Ok(());
+        };
+        let essence = value.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+        let is_json = essence == "application/json"
+            || (essence.starts_with("application/") && essence.ends_with("+json"));
+        if is_json {
+            Ok(())
+        } else {
+            Err(ApiError::UnsupportedMediaType(
+                "the request body must be sent as application/json".into(),
+            ))
+        }
+    }
+
+    /// Reads the query string into `T`. `T` names the parameters a route
+    /// knows and refuses the others (`#[serde(deny_unknown_fields)]`), and
+    /// a repeated parameter is refused too, so a typo (`jobtitle=`) is an
+    /// error rather than a silently unfiltered listing.
+    pub fn query<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
+        let parsed = match &self.query {
+            Query::Raw(raw) => serde_urlencoded::from_str(raw),
+            Query::Parameters(parameters) => serde_urlencoded::from_str(
+                &serde_urlencoded::to_string(parameters).unwrap_or_default(),
+            ),
+        };
+        parsed.map_err(|err| ApiError::Validation(format!("the query string is not valid: {err}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use serde::Deserialize;
+
+    use super::*;
+
+    #[derive(Debug, Deserialize, PartialEq)]
+    #[serde(deny_unknown_fields)]
+    struct Params {
+        a: Option<String>,
+        #[serde(rename = "bC")]
+        b: Option<String>,
+    }
+
+    fn request(query: Query, content_type: Option<&str>, body: &str) -> HttpRequest {
+        HttpRequest {
+            method: "GET".into(),
+            raw_path: "/".into(),
+            employee_id_parameter: None,
+            query,
+            content_type: content_type.map(str::to_owned),
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn query_parameters_are_decoded_and_unknown_or_repeated_ones_refused() {
+        let params = |raw: &str| request(Query::Raw(raw.into()), None, "").query::<Params>();
+        assert_eq!(
+            params("a=x%20y&bC=z+w").unwrap(),
+            Params { a: Some("x y".into()), b: Some("z w".into()) }
+        );
+        assert_eq!(params("").unwrap(), Params { a: None, b: None });
+        for bad in ["c=1", "a=1&a=2", "bc=1", "A=1"] {
+            let err = params(bad).unwrap_err();
+            assert!(matches!(err, ApiError::Validation(_)), "{bad}");
+        }
+        let map = Query::Parameters(BTreeMap::from([("bC".into(), "a b&c".into())]));
+        let from_map = request(map, None, "").query::<Params>().unwrap();
+        assert_eq!(from_map.b.as_deref(), Some("a b&c"));
+    }
+
+    #[test]
+    fn json_media_types_are_accepted_and_others_refused() {
+        #[derive(Deserialize)]
+        struct Empty {}
+        for ok in [
+            None,
+            Some("application/json"),
+            Some("Application/JSON; charset=utf-8"),
+            Some("application/problem+json"),
+        ] {
+            assert!(request(Query::default(), ok, "{}").json_body::<Empty>().is_ok(), "{ok:?}");
+        }
+        for refused in ["text/plain", "json", "application/jsonx", "multipart/form-data"] {
+            let err = request(Query::default(), Some(refused), "{}").json_body::<Empty>();
+            assert!(matches!(err, Err(ApiError::UnsupportedMediaType(_))), "{refused}");
+        }
+    }
+
+    #[test]
+    fn a_base64_body_is_decoded_once_and_a_broken_one_refused() {
+        let event = |body: &str| HttpEvent {
+            body: Some(body.into()),
+            is_base64_encoded: true,
+            ..HttpEvent::default()
+        };
+        let request = HttpRequest::try_from(event("e30=")).unwrap();
+        assert_eq!(request.body, b"{}");
+        assert!(matches!(
+            HttpRequest::try_from(event("not base64!")),
+            Err(ApiError::Validation(_))
+        ));
+    }
+}

@@ -1,0 +1,184 @@
+//! The HTTP API's answer, in the shape API Gateway (payload format 2.0)
+//! reads: serialized once, by the runtime, with no intermediate value.
+
+use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
+use serde::Serialize;
+
+use crate::employee::EmployeeId;
+use crate::error::{ApiError, RETRY_AFTER_SECONDS};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HttpResponse {
+    pub status_code: u16,
+    pub headers: ResponseHeaders,
+    /// JSON, as text: API Gateway then passes it on without base64.
+    pub body: String,
+    pub is_base64_encoded: bool,
+    /// Always empty. API Gateway does without it, but `cargo lambda watch`
+    /// (through `aws_lambda_events`) refuses a response that lacks it.
+    pub cookies: [&'static str; 0],
+}
+
+/// The headers the API sends. Values are strings, as API Gateway wants them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ResponseHeaders {
+    #[serde(rename = "content-type")]
+    pub content_type: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow: Option<&'static str>,
+    #[serde(rename = "retry-after", skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<String>,
+}
+
+/// The JSON error body: `{"error":"<Code>","message":"<sentence>"}`.
+#[derive(Debug, Serialize)]
+pub struct ErrorBody<'a> {
+    pub error: &'a str,
+    pub message: String,
+}
+
+const INTERNAL_ERROR_BODY: &str =
+    r#"{"error":"InternalError","message":"The request failed because of an internal error."}"#;
+
+impl HttpResponse {
+    /// A response with `value` as its JSON body.
+    pub fn json<T: Serialize>(status_code: u16, value: &T) -> Self {
+        // Our bodies are plain structs of strings: serialising them cannot
+        // fail, but a panic in a request path is never the right answer.
+        let (status_code, body) = match serde_json::to_string(value) {
+            Ok(body) => (status_code, body),
+            Err(_) => (500, INTERNAL_ERROR_BODY.to_owned()),
+        };
+        Self {
+            status_code,
+            headers: ResponseHeaders {
+                content_type: "application/json",
+                location: None,
+                allow: None,
+                retry_after: None,
+            },
+            body,
+            is_base64_encoded: false,
+            cookies: [],
+        }
+    }
+
+    /// 201 with the new resource's `Location`.
+    pub fn created<T: Serialize>(id: &EmployeeId, value: &T) -> Self {
+        let mut response = Self::json(201, value);
+        response.headers.location = Some(location_of(id));
+        response
+    }
+
+    /// The error's status, stable code and sentence, and the headers that
+    /// go with them (`Retry-After` on 503, `Allow` on 405).
+    pub fn error(error: &ApiError) -> Self {
+        let (status, code) = error.status_and_code();
+        let mut response =
+            Self::json(status, &ErrorBody { error: code, message: error.client_message() });
+        match error {
+            ApiError::ServiceUnavailable(_) => {
+                response.headers.retry_after = Some(RETRY_AFTER_SECONDS.to_string());
+            }
+            ApiError::MethodNotAllowed { allow, .. } => response.headers.allow = Some(allow),
+            _ => {}
+        }
+        response
+    }
+}
+
+/// Characters escaped in the `Location` path segment: everything that is not
+/// unreserved or a sub-delimiter in RFC 3986's `pchar`.
+const SEGMENT: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'%')
+    .add(b'/')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'[')
+    .add(b'\\')
+    .add(b']')
+    .add(b'^')
+    .add(b'`')
+    .add(b'{')
+    .add(b'|')
+    .add(b'}');
+
+pub fn location_of(id: &EmployeeId) -> String {
+    format!("/employees/{}", utf8_percent_encode(id.as_str(), SEGMENT))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    fn body_of(response: &HttpResponse) -> Value {
+        serde_json::from_str(&response.body).unwrap()
+    }
+
+    #[test]
+    fn responses_serialize_as_api_gateway_reads_them() {
+        let id = EmployeeId::parse("Zoë A").unwrap();
+        let out = serde_json::to_value(HttpResponse::created(&id, &json!({"a": 1}))).unwrap();
+        assert_eq!(
+            out,
+            json!({
+                "statusCode": 201,
+                "headers": {"content-type": "application/json", "location": "/employees/Zo%C3%AB%20A"},
+                "body": r#"{"a":1}"#,
+                "isBase64Encoded": false,
+                "cookies": []
+            })
+        );
+    }
+
+    #[test]
+    fn error_responses_carry_the_code_a_sentence_and_their_headers() {
+        let cases = [
+            (ApiError::Validation("jobTitle must not be empty".into()), 400, "ValidationError"),
+            (ApiError::ServiceUnavailable("throttled".into()), 503, "ServiceUnavailable"),
+            (
+                ApiError::MethodNotAllowed {
+                    method: "PATCH".into(),
+                    path: "/employees/1".into(),
+                    allow: "GET, PUT, DELETE",
+                },
+                405,
+                "MethodNotAllowed",
+            ),
+        ];
+        for (error, status, code) in cases {
+            let response = HttpResponse::error(&error);
+            assert_eq!(response.status_code, status);
+            assert_eq!(response.headers.content_type, "application/json");
+            let body = body_of(&response);
+            assert_eq!(body["error"], code);
+            assert!(body["message"].as_str().is_some_and(|m| m.ends_with('.')));
+            assert_eq!(body.as_object().unwrap().len(), 2);
+        }
+        let unavailable = HttpResponse::error(&ApiError::ServiceUnavailable("x".into()));
+        assert_eq!(unavailable.headers.retry_after.as_deref(), Some("1"));
+        let not_allowed = HttpResponse::error(&ApiError::MethodNotAllowed {
+            method: "PATCH".into(),
+            path: "/employees/1".into(),
+            allow: "GET, PUT, DELETE",
+        });
+        assert_eq!(not_allowed.headers.allow, Some("GET, PUT, DELETE"));
+    }
+
+    #[test]
+    fn location_escapes_what_a_path_segment_cannot_hold() {
+        let id = |s: &str| EmployeeId::parse(s).unwrap();
+        assert_eq!(location_of(&id("42")), "/employees/42");
+        assert_eq!(location_of(&id("Zoë A")), "/employees/Zo%C3%AB%20A");
+        assert_eq!(location_of(&id("a?b#c%d")), "/employees/a%3Fb%23c%25d");
+    }
+}

@@ -1,0 +1,130 @@
+//! The DynamoDB client every function builds once, at init, from the
+//! configuration: bounded retries and timeouts, the call meter, and HTTPS on
+//! rustls with the *ring* crypto provider.
+
+use std::time::Duration;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::config::retry::RetryConfig;
+use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
+use aws_sdk_dynamodb::config::{BehaviorVersion, Region};
+use aws_smithy_http_client::tls::{self, TlsContext, TrustStore, rustls_provider::CryptoMode};
+
+use crate::config::{DynamoDbSettings, Trust};
+use crate::telemetry::DynamoDbCallMeter;
+
+/// How long one request may spend on DynamoDB, retries and back-off included.
+/// The functions time out after 10 s (template.yaml): a request that cannot
+/// reach DynamoDB answers 503 after at most this long, well before that.
+pub const DYNAMODB_OPERATION_TIMEOUT: Duration = Duration::from_secs(4);
+/// One attempt. Generous enough for the first TLS handshake at 128 MB, where
+/// the function gets a small share of a vCPU.
+pub const DYNAMODB_ATTEMPT_TIMEOUT: Duration = Duration::from_millis(1500);
+pub const DYNAMODB_CONNECT_TIMEOUT: Duration = Duration::from_millis(1500);
+/// The sample's state machine retried twice (three attempts) with a 1.5×
+/// back-off from 3 s; an HTTP API cannot wait that long, so the SDK's
+/// exponential back-off with full jitter starts at 50 ms instead.
+pub const DYNAMODB_MAX_ATTEMPTS: u32 = 3;
+pub const DYNAMODB_INITIAL_BACKOFF: Duration = Duration::from_millis(50);
+pub const DYNAMODB_MAX_BACKOFF: Duration = Duration::from_millis(800);
+
+/// The PEM file behind [`Trust::AmazonTrustServices`].
+pub const AMAZON_TRUST_SERVICES_ROOTS: &str = include_str!("amazon-trust-services.pem");
+
+/// The client, built once per process: it holds the connection pool, so the
+/// TLS handshake is paid once per container.
+pub fn client(settings: &DynamoDbSettings) -> Client {
+    Client::from_conf(client_config(settings).build())
+}
+
+/// The client configuration every function uses (tests build on it).
+pub fn client_config(settings: &DynamoDbSettings) -> aws_sdk_dynamodb::config::Builder {
+    let trust_store = match settings.trust {
+        Trust::AmazonTrustServices => {
+            TrustStore::empty().with_pem_certificate(AMAZON_TRUST_SERVICES_ROOTS.as_bytes())
+        }
+        Trust::System => TrustStore::default(),
+    };
+    let tls_context = TlsContext::builder()
+        .with_trust_store(trust_store)
+        .build()
+        .expect("a TLS context only holds its settings");
+    let https = aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
+        .tls_context(tls_context)
+        .build_https();
+    let mut builder = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(settings.region.clone()))
+        .credentials_provider(settings.credentials.clone())
+        .use_fips(settings.use_fips)
+        .use_dual_stack(settings.use_dual_stack)
+        .http_client(https)
+        .retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(DYNAMODB_MAX_ATTEMPTS)
+                .with_initial_backoff(DYNAMODB_INITIAL_BACKOFF)
+                .with_max_backoff(DYNAMODB_MAX_BACKOFF),
+        )
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(DYNAMODB_CONNECT_TIMEOUT)
+                .operation_attempt_timeout(DYNAMODB_ATTEMPT_TIMEOUT)
+                .operation_timeout(DYNAMODB_OPERATION_TIMEOUT)
+                .build(),
+        )
+        .interceptor(DynamoDbCallMeter);
+    if let Some(endpoint_url) = &settings.endpoint_url {
+        builder = builder.endpoint_url(endpoint_url);
+    }
+    builder
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    #[test]
+    fn the_client_takes_the_configured_region() {
+        let lookup = |name: &str| match name {
+            "TABLE_NAME" => Some("Employees".to_owned()),
+            "AWS_REGION" => Some("eu-west-1".to_owned()),
+            "AWS_ACCESS_KEY_ID" | "AWS_SECRET_ACCESS_KEY" => Some("x".to_owned()),
+            _ => None,
+        };
+        let config = Config::from_lookup(lookup).unwrap();
+        let built = client_config(&config.dynamodb).build();
+        assert_eq!(built.region().map(|r| r.as_ref()), Some("eu-west-1"));
+    }
+
+    /// The compiled-in roots are the five of Amazon Trust Services, and
+    /// rustls accepts each as a trust anchor (the SDK's client panics on one
+    /// it cannot parse).
+    #[test]
+    fn the_amazon_roots_are_valid_trust_anchors() {
+        use rustls::pki_types::CertificateDer;
+        use rustls::pki_types::pem::PemObject;
+
+        let roots = CertificateDer::pem_slice_iter(AMAZON_TRUST_SERVICES_ROOTS.as_bytes())
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap();
+        assert_eq!(roots.len(), 5);
+        let mut store = rustls::RootCertStore::empty();
+        for root in roots {
+            store.add(root).unwrap();
+        }
+        assert_eq!(store.len(), 5);
+        for name in ["Amazon Root CA 1", "Amazon Root CA 4", "Starfield Services Root"] {
+            assert!(AMAZON_TRUST_SERVICES_ROOTS.contains(&format!("# {name}")), "{name}");
+        }
+    }
+
+    #[test]
+    fn retries_answer_well_before_the_function_timeout() {
+        // template.yaml: Timeout: 10
+        let function_timeout = Duration::from_secs(10);
+        assert!(DYNAMODB_OPERATION_TIMEOUT * 2 <= function_timeout);
+        assert!(DYNAMODB_ATTEMPT_TIMEOUT < DYNAMODB_OPERATION_TIMEOUT);
+    }
+}

@@ -1,0 +1,84 @@
+//! The functions' entry point called in-process, the way the Lambda runtime
+//! calls it: a payload's JSON read into the runtime's payload type, handed
+//! to one of the three functions by name, and its answer serialized. This
+//! is the one place tests choose a function by name.
+
+use employee_api::functions::{AddEmployee, GetEmployee, RemoveEmployee};
+use employee_api::lambda;
+use employee_api::payload::Payload;
+use employee_api::store::{StoreDelete, StoreGet, StoreList, StorePut};
+use lambda_runtime::{Context, Diagnostic, LambdaEvent};
+use serde_json::Value;
+
+/// The three functions, by the names the template and `cargo lambda` use.
+pub const FUNCTIONS: [&str; 3] = ["get-employee", "add-employee", "remove-employee"];
+
+/// The function API Gateway routes `method` to. Methods without a route
+/// reach get-employee, as through a `$default` route.
+pub fn function_for(method: &str) -> &'static str {
+    match method {
+        "POST" | "PUT" => "add-employee",
+        "DELETE" => "remove-employee",
+        _ => "get-employee",
+    }
+}
+
+/// Invokes `function`, serving from `store`, with `payload` (an API Gateway
+/// event or a direct input): its JSON output, or its function error.
+pub async fn invoke<S>(function: &str, store: &S, payload: &Value) -> Result<Value, Diagnostic>
+where
+    S: StoreGet + StoreList + StorePut + StoreDelete + Sync,
+{
+    invoke_with(function, store, payload, Context::default()).await
+}
+
+/// [`invoke`], with the invocation's context (request id, trace id).
+pub async fn invoke_with<S>(
+    function: &str,
+    store: &S,
+    payload: &Value,
+    context: Context,
+) -> Result<Value, Diagnostic>
+where
+    S: StoreGet + StoreList + StorePut + StoreDelete + Sync,
+{
+    let bytes = serde_json::to_vec(payload).expect("a JSON value serializes");
+    let payload: Payload = serde_json::from_slice(&bytes).expect("every JSON payload is read");
+    let event = LambdaEvent::new(payload, context);
+    let answer = match function {
+        "get-employee" => lambda::handle(&GetEmployee(store), event).await,
+        "add-employee" => lambda::handle(&AddEmployee(store), event).await,
+        "remove-employee" => lambda::handle(&RemoveEmployee(store), event).await,
+        other => panic!("there is no function {other:?}; there are {FUNCTIONS:?}"),
+    }?;
+    Ok(serde_json::to_value(answer).expect("an answer serializes"))
+}
+
+/// An API Gateway HTTP response, as a test reads it.
+#[derive(Debug, Clone)]
+pub struct HttpAnswer(pub Value);
+
+impl HttpAnswer {
+    pub fn status(&self) -> u64 {
+        self.0["statusCode"].as_u64().unwrap_or(0)
+    }
+
+    /// A header's value ("" when absent).
+    pub fn header(&self, name: &str) -> &str {
+        self.0["headers"][name].as_str().unwrap_or("")
+    }
+
+    /// The body, read as JSON (`Null` when it is not JSON).
+    pub fn body(&self) -> Value {
+        self.0["body"].as_str().and_then(|b| serde_json::from_str(b).ok()).unwrap_or(Value::Null)
+    }
+}
+
+/// Invokes `function` with an HTTP event, which always gets an HTTP answer.
+pub async fn request<S>(function: &str, store: &S, event: &Value) -> HttpAnswer
+where
+    S: StoreGet + StoreList + StorePut + StoreDelete + Sync,
+{
+    let answer = invoke(function, store, event).await;
+    HttpAnswer(answer.unwrap_or_else(|d| panic!("an HTTP event ended in a function error: {d:?}")))
+}

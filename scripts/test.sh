@@ -2,9 +2,13 @@
 # README command 2: the whole test suite, on a fresh machine. Installs what is
 # missing into .tools/ first, then runs:
 #   1. formatting and clippy (warnings are errors)
-#   2. unit and handler tests (events/ files, in-memory store)
-#   3. store tests on DynamoDB Local and end-to-end tests through
-#      `cargo lambda watch` (the test binaries start and stop both)
+#   2. a build of the functions, and one DynamoDB Local for the whole run
+#      (DYNAMODB_ENDPOINT: every test binary, the contract test and the
+#      benchmark use it, each on tables of its own)
+#   3. cargo test --workspace: unit tests, the functions in process (events/
+#      files, property tests, logs), the store on DynamoDB Local, end-to-end
+#      tests through `cargo lambda watch` (routes, malformed requests, faults,
+#      TLS, observability, load), the template against the code
 #   4. the contract test: schemathesis, from openapi.yaml, against the local API
 #   5. cargo deny (licenses, bans)
 #   6. cfn-lint, `sam validate` (with and without --lint), checkov and

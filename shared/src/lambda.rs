@@ -41,14 +41,8 @@ pub enum Answer {
 /// Runs the Lambda runtime loop for `function`.
 pub async fn run<F: Function>(function: F) -> Result<(), Error> {
     let function = &function;
-    // Boxed: an invocation's future nests the use case, the store and the
-    // SDK's orchestrator, too deep for the compiler to lay out inside the
-    // runtime's own futures (it stops at its recursion limit). One small
-    // allocation per invocation.
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Payload>| {
-        Box::pin(handle(function, event))
-    }))
-    .await
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Payload>| handle(function, event)))
+        .await
 }
 
 /// Answers one invocation, and records it.

@@ -14,7 +14,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use serde::de::{self, DeserializeOwned, IgnoredAny, MapAccess, Visitor};
+use serde::de::{self, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 
@@ -109,84 +109,230 @@ enum Field {
     Other,
 }
 
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
+#[serde(default)]
 struct RequestContext {
-    http: HttpDescription,
+    http: Lenient<HttpDescription>,
 }
 
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
+#[serde(default)]
 struct HttpDescription {
-    method: String,
-    #[serde(default)]
-    path: Option<String>,
+    method: Lenient<String>,
+    path: Lenient<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
+#[serde(default)]
 struct PathParameters {
     #[serde(rename = "employeeId")]
-    employee_id: Option<String>,
+    employee_id: Lenient<String>,
 }
 
-/// A field's value, or what is wrong with it. The value is first taken as
-/// raw JSON, so a wrong type leaves the rest of the payload readable.
-type Lenient<T> = Result<T, String>;
+/// A value of the expected kind, read in place; `null` reads as absent.
+/// Any other kind is kept as the sentence that says what came instead (and
+/// skipped), so a wrongly typed field never makes the payload unreadable.
+#[derive(Debug, Default)]
+struct Lenient<T>(Option<Result<T, String>>);
 
-fn lenient<'de, T: DeserializeOwned, A: MapAccess<'de>>(
-    map: &mut A,
-) -> Result<Lenient<T>, A::Error> {
-    let raw: Box<RawValue> = map.next_value()?;
-    Ok(serde_json::from_str(raw.get()).map_err(|e| e.to_string()))
+impl<T> Lenient<T> {
+    /// The value, `None` when absent, or what is wrong with it, named.
+    fn named(self, name: &str) -> Result<Option<T>, String> {
+        self.0.transpose().map_err(|wrong| format!("{name}: {wrong}"))
+    }
+}
+
+/// The kinds of value a payload field can be expected to hold.
+trait Kind: Sized {
+    const EXPECTED: &'static str;
+
+    fn from_str(_: &str) -> Option<Self> {
+        None
+    }
+
+    fn from_bool(_: bool) -> Option<Self> {
+        None
+    }
+
+    /// Reads an object; `Ok(None)` when this kind is not an object.
+    fn from_map<'de, A: MapAccess<'de>>(mut map: A) -> Result<Option<Self>, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+}
+
+impl Kind for String {
+    const EXPECTED: &'static str = "a string";
+
+    fn from_str(value: &str) -> Option<Self> {
+        Some(value.to_owned())
+    }
+}
+
+impl Kind for bool {
+    const EXPECTED: &'static str = "a boolean";
+
+    fn from_bool(value: bool) -> Option<Self> {
+        Some(value)
+    }
+}
+
+/// An object whose fields are all read leniently.
+macro_rules! object_kind {
+    ($($object:ty),*) => {$(
+        impl Kind for $object {
+            const EXPECTED: &'static str = "an object";
+
+            fn from_map<'de, A: MapAccess<'de>>(map: A) -> Result<Option<Self>, A::Error> {
+                <$object>::deserialize(de::value::MapAccessDeserializer::new(map)).map(Some)
+            }
+        }
+    )*};
+}
+
+object_kind!(RequestContext, HttpDescription, PathParameters, HeaderFields, Parameters);
+
+/// `queryStringParameters`: values that are not strings are refused.
+#[derive(Default)]
+struct Parameters(BTreeMap<String, Lenient<String>>);
+
+impl<'de> Deserialize<'de> for Parameters {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        BTreeMap::deserialize(deserializer).map(Self)
+    }
+}
+
+impl<'de, T: Kind> Deserialize<'de> for Lenient<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(LenientVisitor(std::marker::PhantomData))
+    }
+}
+
+struct LenientVisitor<T>(std::marker::PhantomData<T>);
+
+impl<T: Kind> LenientVisitor<T> {
+    fn read<E>(value: Option<T>, found: de::Unexpected<'_>) -> Result<Lenient<T>, E> {
+        Ok(Lenient(Some(
+            value.ok_or_else(|| format!("invalid type: {found}, expected {}", T::EXPECTED)),
+        )))
+    }
+}
+
+impl<'de, T: Kind> Visitor<'de> for LenientVisitor<T> {
+    type Value = Lenient<T>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(T::EXPECTED)
+    }
+
+    fn visit_str<E: de::Error>(self, value: &str) -> Result<Lenient<T>, E> {
+        Self::read(T::from_str(value), de::Unexpected::Str(value))
+    }
+
+    fn visit_bool<E: de::Error>(self, value: bool) -> Result<Lenient<T>, E> {
+        Self::read(T::from_bool(value), de::Unexpected::Bool(value))
+    }
+
+    fn visit_i64<E: de::Error>(self, value: i64) -> Result<Lenient<T>, E> {
+        Self::read(None, de::Unexpected::Signed(value))
+    }
+
+    fn visit_u64<E: de::Error>(self, value: u64) -> Result<Lenient<T>, E> {
+        Self::read(None, de::Unexpected::Unsigned(value))
+    }
+
+    fn visit_f64<E: de::Error>(self, value: f64) -> Result<Lenient<T>, E> {
+        Self::read(None, de::Unexpected::Float(value))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Lenient<T>, E> {
+        Ok(Lenient(None))
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Lenient<T>, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Self::read(None, de::Unexpected::Seq)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Lenient<T>, A::Error> {
+        let value = T::from_map(map)?;
+        Self::read(value, de::Unexpected::Map)
+    }
 }
 
 #[derive(Default)]
 struct Fields {
-    /// Present, and an object.
-    request_context: Option<Lenient<RequestContext>>,
-    raw_path: Option<Lenient<String>>,
-    raw_query_string: Option<Lenient<Option<String>>>,
-    query_string_parameters: Option<Lenient<Option<BTreeMap<String, String>>>>,
-    path_parameters: Option<Lenient<Option<PathParameters>>>,
-    headers: Option<Lenient<Option<Headers>>>,
-    body: Option<Lenient<Option<String>>>,
-    is_base64_encoded: Option<Lenient<Option<bool>>>,
-    employee: Option<Lenient<String>>,
-    job_title: Option<Lenient<String>>,
+    request_context: Lenient<RequestContext>,
+    raw_path: Lenient<String>,
+    raw_query_string: Lenient<String>,
+    query_string_parameters: Lenient<Parameters>,
+    path_parameters: Lenient<PathParameters>,
+    headers: Lenient<HeaderFields>,
+    body: Lenient<String>,
+    is_base64_encoded: Lenient<bool>,
+    employee: Lenient<String>,
+    job_title: Lenient<String>,
 }
 
 impl Fields {
-    fn http(self, context: Lenient<RequestContext>) -> Result<HttpEvent, String> {
-        fn named<T>(name: &str, value: Option<Lenient<T>>) -> Result<Option<T>, String> {
-            value.transpose().map_err(|e| format!("{name}: {e}"))
-        }
-        let context = context.map_err(|e| format!("requestContext: {e}"))?;
-        let raw_path = named("rawPath", self.raw_path)?.or(context.http.path).unwrap_or_default();
-        let query = match named("rawQueryString", self.raw_query_string)?.flatten() {
-            Some(raw) => Query::Raw(raw),
-            None => Query::Parameters(
-                named("queryStringParameters", self.query_string_parameters)?
-                    .flatten()
-                    .unwrap_or_default(),
-            ),
+    fn http(self, context: RequestContext) -> Result<HttpEvent, String> {
+        let http = context.http.named("requestContext.http")?.unwrap_or_default();
+        let method = http
+            .method
+            .named("requestContext.http.method")?
+            .ok_or("requestContext.http: missing field `method`")?;
+        let raw_path = match self.raw_path.named("rawPath")? {
+            Some(path) => path,
+            None => http.path.named("requestContext.http.path")?.unwrap_or_default(),
         };
+        let query = match self.raw_query_string.named("rawQueryString")? {
+            Some(raw) => Query::Raw(raw),
+            None => {
+                let parameters = self.query_string_parameters.named("queryStringParameters")?;
+                let mut read = BTreeMap::new();
+                for (name, value) in parameters.map(|p| p.0).unwrap_or_default() {
+                    if let Some(value) = value.named(&format!("queryStringParameters.{name}"))? {
+                        read.insert(name, value);
+                    }
+                }
+                Query::Parameters(read)
+            }
+        };
+        let employee_id_parameter = match self.path_parameters.named("pathParameters")? {
+            Some(parameters) => parameters.employee_id.named("pathParameters.employeeId")?,
+            None => None,
+        };
+        let headers = self.headers.named("headers")?.unwrap_or_default();
         Ok(HttpEvent {
-            method: context.http.method,
+            method,
             raw_path,
-            employee_id_parameter: named("pathParameters", self.path_parameters)?
-                .flatten()
-                .and_then(|p| p.employee_id),
+            employee_id_parameter,
             query,
-            headers: named("headers", self.headers)?.flatten().unwrap_or_default(),
-            body: named("body", self.body)?.flatten(),
-            is_base64_encoded: named("isBase64Encoded", self.is_base64_encoded)?
-                .flatten()
-                .unwrap_or(false),
+            headers: Headers { content_type: headers.content_type.named("headers.content-type")? },
+            body: self.body.named("body")?,
+            is_base64_encoded: self.is_base64_encoded.named("isBase64Encoded")?.unwrap_or(false),
         })
+    }
+
+    fn direct(self) -> DirectInput {
+        let field = |value: Lenient<String>| value.0;
+        DirectInput {
+            not_an_object: None,
+            employee: field(self.employee),
+            job_title: field(self.job_title),
+        }
     }
 }
 
 impl<'de> Deserialize<'de> for Payload {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(PayloadVisitor)
+        // The runtime reads payloads through `serde_path_to_error`, which
+        // keeps the path to every field it visits (an owned string per key).
+        // Taken whole as raw JSON first (one copy), the payload is then read
+        // by serde_json alone, in one pass.
+        let raw = Box::<RawValue>::deserialize(deserializer)?;
+        let mut reader = serde_json::Deserializer::from_str(raw.get());
+        reader.deserialize_any(PayloadVisitor).map_err(de::Error::custom)
     }
 }
 
@@ -211,36 +357,28 @@ impl<'de> Visitor<'de> for PayloadVisitor {
         // A repeated key keeps its last value, as a JSON object read whole would.
         while let Some(field) = map.next_key::<Field>()? {
             match field {
-                Field::RequestContext => {
-                    let raw: Box<RawValue> = map.next_value()?;
-                    fields.request_context = raw.get().starts_with('{').then(|| {
-                        serde_json::from_str(raw.get())
-                            .map_err(|e: serde_json::Error| e.to_string())
-                    });
-                }
-                Field::RawPath => fields.raw_path = Some(lenient(&mut map)?),
-                Field::RawQueryString => fields.raw_query_string = Some(lenient(&mut map)?),
+                Field::RequestContext => fields.request_context = map.next_value()?,
+                Field::RawPath => fields.raw_path = map.next_value()?,
+                Field::RawQueryString => fields.raw_query_string = map.next_value()?,
                 Field::QueryStringParameters => {
-                    fields.query_string_parameters = Some(lenient(&mut map)?);
+                    fields.query_string_parameters = map.next_value()?
                 }
-                Field::PathParameters => fields.path_parameters = Some(lenient(&mut map)?),
-                Field::Headers => fields.headers = Some(lenient(&mut map)?),
-                Field::Body => fields.body = Some(lenient(&mut map)?),
-                Field::IsBase64Encoded => fields.is_base64_encoded = Some(lenient(&mut map)?),
-                Field::Employee => fields.employee = Some(lenient(&mut map)?),
-                Field::JobTitle => fields.job_title = Some(lenient(&mut map)?),
+                Field::PathParameters => fields.path_parameters = map.next_value()?,
+                Field::Headers => fields.headers = map.next_value()?,
+                Field::Body => fields.body = map.next_value()?,
+                Field::IsBase64Encoded => fields.is_base64_encoded = map.next_value()?,
+                Field::Employee => fields.employee = map.next_value()?,
+                Field::JobTitle => fields.job_title = map.next_value()?,
                 Field::Other => {
                     map.next_value::<IgnoredAny>()?;
                 }
             }
         }
-        Ok(match fields.request_context.take() {
-            Some(context) => Payload::Http(fields.http(context)),
-            None => Payload::Direct(DirectInput {
-                not_an_object: None,
-                employee: fields.employee,
-                job_title: fields.job_title,
-            }),
+        // Only an object as `requestContext` makes an HTTP event: the state
+        // machines' inputs never have one.
+        Ok(match fields.request_context.0.take() {
+            Some(Ok(context)) => Payload::Http(fields.http(context)),
+            _ => Payload::Direct(fields.direct()),
         })
     }
 
@@ -274,7 +412,13 @@ impl<'de> Visitor<'de> for PayloadVisitor {
     }
 }
 
-impl<'de> Deserialize<'de> for Headers {
+/// The request headers the API reads, as the event holds them.
+#[derive(Default)]
+struct HeaderFields {
+    content_type: Lenient<String>,
+}
+
+impl<'de> Deserialize<'de> for HeaderFields {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         deserializer.deserialize_map(HeadersVisitor)
     }
@@ -309,17 +453,17 @@ impl<'de> Deserialize<'de> for HeaderName {
 struct HeadersVisitor;
 
 impl<'de> Visitor<'de> for HeadersVisitor {
-    type Value = Headers;
+    type Value = HeaderFields;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a map of header names to values")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Headers, A::Error> {
-        let mut headers = Headers::default();
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<HeaderFields, A::Error> {
+        let mut headers = HeaderFields::default();
         while let Some(name) = map.next_key::<HeaderName>()? {
             match name {
-                HeaderName::ContentType => headers.content_type = Some(map.next_value()?),
+                HeaderName::ContentType => headers.content_type = map.next_value()?,
                 HeaderName::Other => {
                     map.next_value::<IgnoredAny>()?;
                 }
@@ -384,14 +528,44 @@ mod tests {
 
     #[test]
     fn a_wrongly_typed_http_field_is_named_not_fatal() {
-        let err = http(json!({"requestContext": {"http": {"method": "GET"}}, "rawPath": 5}));
-        assert!(err.unwrap_err().starts_with("rawPath: invalid type: integer `5`"));
-        let err = http(json!({"requestContext": {"http": {}}, "rawPath": "/"}));
-        assert!(err.unwrap_err().contains("missing field `method`"));
-        let err = http(
-            json!({"requestContext": {"http": {"method": "GET"}}, "headers": {"content-type": 1}}),
-        );
-        assert!(err.unwrap_err().starts_with("headers: "));
+        let cases = [
+            (
+                json!({"requestContext": {"http": {"method": "GET"}}, "rawPath": 5}),
+                "rawPath: invalid type: integer `5`",
+            ),
+            (
+                json!({"requestContext": {"http": {}}, "rawPath": "/"}),
+                "requestContext.http: missing field `method`",
+            ),
+            (
+                json!({"requestContext": {"http": {"method": 7}}}),
+                "requestContext.http.method: invalid type: integer",
+            ),
+            (
+                json!({"requestContext": {"http": "GET"}}),
+                "requestContext.http: invalid type: string",
+            ),
+            (
+                json!({"requestContext": {"http": {"method": "GET"}}, "headers": {"Content-Type": 1}}),
+                "headers.content-type: invalid type: integer",
+            ),
+            (
+                json!({"requestContext": {"http": {"method": "GET"}}, "headers": [1, {"a": 2}]}),
+                "headers: invalid type: sequence",
+            ),
+            (
+                json!({"requestContext": {"http": {"method": "GET"}}, "rawQueryString": null, "queryStringParameters": {"a": {}}}),
+                "queryStringParameters.a: invalid type: map",
+            ),
+            (
+                json!({"requestContext": {"http": {"method": "GET"}}, "isBase64Encoded": "yes"}),
+                "isBase64Encoded: invalid type: string",
+            ),
+        ];
+        for (payload, expected) in cases {
+            let err = http(payload.clone()).unwrap_err();
+            assert!(err.starts_with(expected), "{payload}: {err}");
+        }
     }
 
     #[test]

@@ -4,13 +4,13 @@
 
 use employee_api::config::Config;
 use employee_api::functions::GetEmployee;
-use employee_api::lambda;
 use employee_api::store::DynamoDbStore;
+use employee_api::{lambda, telemetry};
 use lambda_runtime::Error;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    telemetry::init_logging();
     let config = Config::from_env()?;
     let store = DynamoDbStore::open(&config).await;
     lambda::run(GetEmployee(store)).await

@@ -7,6 +7,8 @@ mod connect;
 mod errors;
 
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
@@ -100,29 +102,27 @@ fn employee_from(item: HashMap<String, AttributeValue>) -> Result<Employee, Stor
 
 impl StoreGet for DynamoDbStore {
     async fn get(&self, id: &EmployeeId) -> Result<Option<Employee>, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(Self::key(id)))
-            .send()
-            .await
-            .map_err(classify)?;
+        let output = boxed(
+            self.client.get_item().table_name(&self.table).set_key(Some(Self::key(id))).send(),
+        )
+        .await
+        .map_err(classify)?;
         output.item.map(employee_from).transpose()
     }
 }
 
 impl StorePut for DynamoDbStore {
     async fn create(&self, employee: &Employee) -> Result<(), StoreError> {
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(Self::item(employee)?))
-            .condition_expression("attribute_not_exists(#id)")
-            .expression_attribute_names("#id", ID)
-            .send()
-            .await;
+        let result = boxed(
+            self.client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(Self::item(employee)?))
+                .condition_expression("attribute_not_exists(#id)")
+                .expression_attribute_names("#id", ID)
+                .send(),
+        )
+        .await;
         match result {
             Ok(_) => Ok(()),
             Err(err)
@@ -137,15 +137,16 @@ impl StorePut for DynamoDbStore {
     }
 
     async fn put(&self, employee: &Employee) -> Result<PutOutcome, StoreError> {
-        let output = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(Self::item(employee)?))
-            .return_values(ReturnValue::AllOld)
-            .send()
-            .await
-            .map_err(classify)?;
+        let output = boxed(
+            self.client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(Self::item(employee)?))
+                .return_values(ReturnValue::AllOld)
+                .send(),
+        )
+        .await
+        .map_err(classify)?;
         Ok(match output.attributes {
             Some(old) if !old.is_empty() => PutOutcome::Replaced,
             _ => PutOutcome::Created,
@@ -155,15 +156,16 @@ impl StorePut for DynamoDbStore {
 
 impl StoreDelete for DynamoDbStore {
     async fn delete(&self, id: &EmployeeId) -> Result<Option<Employee>, StoreError> {
-        let output = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .set_key(Some(Self::key(id)))
-            .return_values(ReturnValue::AllOld)
-            .send()
-            .await
-            .map_err(classify)?;
+        let output = boxed(
+            self.client
+                .delete_item()
+                .table_name(&self.table)
+                .set_key(Some(Self::key(id)))
+                .return_values(ReturnValue::AllOld)
+                .send(),
+        )
+        .await
+        .map_err(classify)?;
         match output.attributes {
             Some(old) if !old.is_empty() => employee_from(old).map(Some),
             _ => Ok(None),
@@ -181,19 +183,20 @@ impl StoreList for DynamoDbStore {
                 if let Some(start) = &mut start {
                     start.insert(TITLE.to_owned(), AttributeValue::S(title.clone()));
                 }
-                let output = self
-                    .client
-                    .query()
-                    .table_name(&self.table)
-                    .index_name(index)
-                    .key_condition_expression("#t = :t")
-                    .expression_attribute_names("#t", TITLE)
-                    .expression_attribute_values(":t", AttributeValue::S(title.clone()))
-                    .limit(limit)
-                    .set_exclusive_start_key(start)
-                    .send()
-                    .await
-                    .map_err(classify)?;
+                let output = boxed(
+                    self.client
+                        .query()
+                        .table_name(&self.table)
+                        .index_name(index)
+                        .key_condition_expression("#t = :t")
+                        .expression_attribute_names("#t", TITLE)
+                        .expression_attribute_values(":t", AttributeValue::S(title.clone()))
+                        .limit(limit)
+                        .set_exclusive_start_key(start)
+                        .send(),
+                )
+                .await
+                .map_err(classify)?;
                 (output.items, output.last_evaluated_key)
             }
             _ => {
@@ -211,7 +214,7 @@ impl StoreList for DynamoDbStore {
                         .expression_attribute_names("#t", TITLE)
                         .expression_attribute_values(":t", AttributeValue::S(title.clone()));
                 }
-                let output = scan.send().await.map_err(classify)?;
+                let output = boxed(scan.send()).await.map_err(classify)?;
                 (output.items, output.last_evaluated_key)
             }
         };
@@ -226,6 +229,14 @@ impl StoreList for DynamoDbStore {
         };
         Ok(Page { employees, next })
     }
+}
+
+/// Awaits an SDK call from the heap. The SDK's operation futures are large
+/// (tens of KB): boxed here, every future above the store (use case,
+/// adapter, entry point, runtime) stays small, so creating and moving one
+/// per invocation copies a few hundred bytes instead of the SDK's state.
+fn boxed<F: Future>(call: F) -> Pin<Box<F>> {
+    Box::pin(call)
 }
 
 fn start_key(key: &PageKey) -> HashMap<String, AttributeValue> {

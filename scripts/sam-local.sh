@@ -50,7 +50,8 @@
 # instead of building). Environment: DYNAMODB_PORT (8000), TABLE_NAME
 # (Employees), SAM_LOCAL_HOST_ADDRESS (the host as the containers reach it,
 # when the engine's bridge gateway is not it), SAM_LOCAL_ENGINE (auto,
-# docker or podman).
+# docker or podman), SAM_LOCAL_SKIP_PULL_IMAGE (1: --skip-pull-image with
+# Docker too, for an engine that has the image but no registry).
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 cd "$ROOT"
@@ -254,7 +255,8 @@ if [ "$ENGINE" = podman ]; then
     log "Engine: Podman $(podman version --format '{{.Server.Version}}' 2>/dev/null || true), image $base_image"
 else
     docker_answers || die "docker info fails: start Docker, or use SAM_LOCAL_ENGINE=podman"
-    skip_pull=0
+    # Docker pulls the base image (kept up to date) unless told not to.
+    skip_pull=${SAM_LOCAL_SKIP_PULL_IMAGE:-0}
     log "Engine: Docker (docker info answers${DOCKER_HOST:+ on $DOCKER_HOST})"
 fi
 containers_before=" $(docker_cli ps -aq --filter label=sam.cli.container.type=lambda | tr '\n' ' ') "

@@ -13,7 +13,13 @@
 #   5. cargo deny (licenses, bans)
 #   6. cfn-lint, `sam validate` (with and without --lint), checkov and
 #      `sam build` on template.yaml
-#   7. the benchmark, as a smoke (scripts/bench.sh --quick)
+#   7. the functions of that build under SAM's own emulator, on DynamoDB
+#      Local (scripts/sam-local-test.sh): `sam local invoke` on every file in
+#      events/, every route through `sam local start-api`, the Lambda Invoke
+#      API of `sam local start-lambda` with boto3 — every answer checked. The
+#      container engine is Docker where `docker info` answers, else Podman
+#      (installed from Debian and set up by scripts/sam-local.sh)
+#   8. the benchmark, as a smoke (scripts/bench.sh --quick)
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 cd "$ROOT"
@@ -83,6 +89,10 @@ for fn in GetEmployeeFunction AddEmployeeFunction RemoveEmployeeFunction; do
     printf '  %-24s bootstrap %s bytes\n' "$fn" "$(stat -c %s "$build_dir/$fn/bootstrap")"
 done
 rm -f "$build_dir.log"
+
+# The same build under `sam local`: what a SAM user runs first.
+log "SAM local checks on that build: scripts/sam-local-test.sh"
+"$ROOT/scripts/sam-local-test.sh" "$build_dir"
 
 # The benchmark as a smoke (1 cold start, 20 warm invocations): it reuses
 # the release build `sam build` just made, and keeps the benchmark from

@@ -778,3 +778,16 @@ fn functions_are_traced_by_x_ray() {
         assert!(function["Properties"]["Tracing"].is_null(), "{id} overrides Tracing");
     }
 }
+
+#[test]
+fn the_dynamodb_endpoint_variable_is_declared_for_sam_local_and_empty_when_deployed() {
+    // `sam local` passes a function only the variables its template declares:
+    // scripts/sam-local.sh sets this one to DynamoDB Local. Deployed it stays
+    // empty, which the functions read as unset (the Region's endpoint).
+    let template = template();
+    let variables = &template["Globals"]["Function"]["Environment"]["Variables"];
+    assert_eq!(variables["AWS_ENDPOINT_URL_DYNAMODB"], Value::String(String::new()));
+    for (id, function) in functions(&template) {
+        assert!(function["Properties"]["Environment"].is_null(), "{id} overrides Environment");
+    }
+}

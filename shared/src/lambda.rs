@@ -10,7 +10,13 @@
 //!
 //! Each invocation is measured in its own telemetry scope and leaves one log
 //! line and one metrics document.
+//!
+//! A process may serve several invocations at once: on Lambda Managed
+//! Instances, Lambda sets `AWS_LAMBDA_MAX_CONCURRENCY` and the runtime polls
+//! for that many invocations in parallel. Nothing here is per process but
+//! the function itself (its store and client), shared by reference.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use lambda_runtime::{Diagnostic, Error, LambdaEvent, service_fn};
@@ -38,11 +44,39 @@ pub enum Answer {
     Direct(Employee),
 }
 
-/// Runs the Lambda runtime loop for `function`.
-pub async fn run<F: Function>(function: F) -> Result<(), Error> {
-    let function = &function;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Payload>| handle(function, event)))
-        .await
+/// The Tokio runtime for a function: one thread, as Lambda gives an
+/// on-demand function one invocation at a time (and a vCPU share at most);
+/// with `AWS_LAMBDA_MAX_CONCURRENCY` above 1 (Lambda Managed Instances), a
+/// worker thread per CPU, so concurrent invocations use every vCPU of the
+/// execution environment.
+pub fn tokio_runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    let mut builder = if max_concurrency() > 1 {
+        tokio::runtime::Builder::new_multi_thread()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+    };
+    builder.enable_all().build()
+}
+
+/// `AWS_LAMBDA_MAX_CONCURRENCY`, read as `lambda_runtime` reads it: 1 when
+/// unset or not a positive number.
+pub fn max_concurrency() -> u32 {
+    std::env::var("AWS_LAMBDA_MAX_CONCURRENCY")
+        .ok()
+        .and_then(|v| v.parse::<u32>().ok())
+        .filter(|&c| c > 0)
+        .unwrap_or(1)
+}
+
+/// Runs the Lambda runtime loop for `function`: one invocation at a time,
+/// or `AWS_LAMBDA_MAX_CONCURRENCY` at once, each in a task of its own.
+pub async fn run<F: Function + 'static>(function: F) -> Result<(), Error> {
+    let function = Arc::new(function);
+    lambda_runtime::run_concurrent(service_fn(move |event: LambdaEvent<Payload>| {
+        let function = Arc::clone(&function);
+        async move { handle(&*function, event).await }
+    }))
+    .await
 }
 
 /// Answers one invocation, and records it.

@@ -6,9 +6,11 @@ pub mod dynamodb_local;
 pub mod events;
 pub mod fault_proxy;
 pub mod invoke;
+pub mod lambda_process;
 pub mod lambda_watch;
 pub mod malformed;
 pub mod process;
+pub mod runtime_api;
 pub mod stats;
 pub mod tls_proxy;
 

@@ -8,8 +8,12 @@ use employee_api::store::DynamoDbStore;
 use employee_api::{lambda, telemetry};
 use lambda_runtime::Error;
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), Error> {
+fn main() -> Result<(), Error> {
+    // One thread, or one per CPU when Lambda asks for concurrent invocations.
+    lambda::tokio_runtime()?.block_on(serve())
+}
+
+async fn serve() -> Result<(), Error> {
     telemetry::init_logging();
     let config = Config::from_env()?;
     let store = DynamoDbStore::open(&config).await;

@@ -23,9 +23,10 @@ if [ "$("$CHECKOV_VENV/bin/checkov" --version 2>/dev/null)" != "$CHECKOV_VERSION
         "checkov==$CHECKOV_VERSION"
 fi
 
-log "checkov $CHECKOV_VERSION on template.yaml"
+log "checkov $CHECKOV_VERSION on template.yaml and template-managed-instances.yaml"
 # cloudformation: checkov expands the SAM resources (AWS::Serverless::*) and
 # runs the Lambda, API Gateway, DynamoDB and Logs checks on them; --compact
 # and --quiet print only failed checks, and the summary line.
-"$CHECKOV_VENV/bin/checkov" --file template.yaml --framework cloudformation \
+"$CHECKOV_VENV/bin/checkov" --file template.yaml --file template-managed-instances.yaml \
+    --framework cloudformation \
     --quiet --compact --skip-download "$@"

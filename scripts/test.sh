@@ -11,8 +11,9 @@
 #      TLS, observability, load), the template against the code
 #   4. the contract test: schemathesis, from openapi.yaml, against the local API
 #   5. cargo deny (licenses, bans)
-#   6. cfn-lint, `sam validate` (with and without --lint), checkov and
-#      `sam build` on template.yaml
+#   6. cfn-lint, `sam validate` (with and without --lint) and checkov on
+#      template.yaml and template-managed-instances.yaml; `sam build` of
+#      template.yaml
 #   7. the functions of that build under SAM's own emulator, on DynamoDB
 #      Local (scripts/sam-local-test.sh): `sam local invoke` on every file in
 #      events/, every route through `sam local start-api`, the Lambda Invoke
@@ -67,13 +68,15 @@ fi
 log "cargo deny check licenses bans"
 "$cargo_deny" --log-level error check licenses bans
 
-log "cfn-lint template.yaml"
-cfn-lint template.yaml
-
-# Plain `sam validate` runs SAM's transform; `--lint` runs cfn-lint on it.
-log "sam validate, sam validate --lint"
-sam validate --template template.yaml --region us-east-1
-sam validate --lint --template template.yaml --region us-east-1
+# template-managed-instances.yaml: the same stack on Lambda Managed Instances.
+for template in template.yaml template-managed-instances.yaml; do
+    log "cfn-lint $template"
+    cfn-lint "$template"
+    # Plain `sam validate` runs SAM's transform; `--lint` runs cfn-lint on it.
+    log "sam validate, sam validate --lint: $template"
+    sam validate --template "$template" --region us-east-1
+    sam validate --lint --template "$template" --region us-east-1
+done
 
 "$ROOT/scripts/checkov.sh"
 

@@ -9,6 +9,7 @@
 //! when installed), and the data floor (a bare GetItem from a Rust client).
 //! Prints a Markdown table with ratios and writes the figures as JSON.
 
+mod concurrency;
 mod loopback_http;
 mod runtime_api;
 
@@ -20,6 +21,7 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 use employee_api::config::DynamoDbSettings;
 use employee_api_tests::dynamodb_local::{self, create_table, put_items, unique_table_name};
+use employee_api_tests::fault_proxy::{Fault, FaultProxy};
 use employee_api_tests::stats::{median, percentile};
 use employee_api_tests::tls_proxy;
 use runtime_api::{Measured, Subject, Workload};
@@ -37,12 +39,15 @@ struct Options {
     out: PathBuf,
     /// `(label, working directory, command line)` of each alternative runtime.
     baselines: Vec<(String, PathBuf, Vec<String>)>,
+    /// `(concurrency, invocations)` of each one-process concurrency run.
+    concurrency: Vec<(usize, usize)>,
 }
 
 fn usage() -> ! {
     eprintln!(
         "usage: bench [--quick] [--cold-runs N] [--warm N] [--out FILE] \
-         [--baseline 'LABEL|CWD|COMMAND ARGS…']…\n       bench data-floor ENDPOINT TABLE N"
+         [--baseline 'LABEL|CWD|COMMAND ARGS…']… [--concurrency N:INVOCATIONS,…]\n       \
+         bench data-floor ENDPOINT TABLE N"
     );
     std::process::exit(2)
 }
@@ -53,6 +58,7 @@ fn options() -> Options {
         warm: 2000,
         out: workspace().join("target/bench/latest.json"),
         baselines: Vec::new(),
+        concurrency: vec![(1, 1000), (8, 4000), (32, 10_000)],
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -61,6 +67,18 @@ fn options() -> Options {
             "--quick" => {
                 options.cold_runs = 1;
                 options.warm = 20;
+                options.concurrency = vec![(1, 20), (4, 40)];
+            }
+            "--concurrency" => {
+                let runs = value()
+                    .split(',')
+                    .filter(|run| !run.is_empty())
+                    .map(|run| {
+                        let (n, m) = run.split_once(':')?;
+                        Some((n.parse().ok()?, m.parse().ok()?))
+                    })
+                    .collect::<Option<Vec<_>>>();
+                options.concurrency = runs.unwrap_or_else(|| usage());
             }
             "--cold-runs" => options.cold_runs = value().parse().unwrap_or_else(|_| usage()),
             "--warm" => options.warm = value().parse().unwrap_or_else(|_| usage()),
@@ -182,7 +200,9 @@ fn main() -> Result<(), BoxError> {
     let floor_tls = data_floor(&tls.endpoint, &table, iterations, &data_env(&tls.endpoint))?;
     let floor_plain = data_floor(&plain, &table, iterations, &data_env(&plain))?;
 
-    let report = report(&rows, &floor_tls, &floor_plain, &options);
+    let concurrency = concurrency_runs(&plain, &table, &scratch, &options)?;
+    let mut report = report(&rows, &floor_tls, &floor_plain, &options);
+    report.push_str(&concurrency::report(&concurrency));
     println!("{report}");
     let json = json!({
         "machine": machine(),
@@ -190,6 +210,7 @@ fn main() -> Result<(), BoxError> {
         "warm_invocations": options.warm,
         "subjects": rows.iter().map(Row::json).collect::<Vec<_>>(),
         "data_floor": {"tls": floor_tls, "plain": floor_plain},
+        "concurrency": concurrency.iter().map(concurrency::Measured::json).collect::<Vec<_>>(),
     });
     if let Some(dir) = options.out.parent() {
         std::fs::create_dir_all(dir)?;
@@ -223,6 +244,38 @@ async fn warm_up_engine(client: &Client, table: &str, n: usize) -> Result<(), Bo
         }
     }
     Ok(())
+}
+
+/// get-employee as one process at each concurrency of the options, over
+/// DynamoDB Local behind the fault proxy (adding the round trip) and TLS.
+fn concurrency_runs(
+    plain: &str,
+    table: &str,
+    scratch: &Path,
+    options: &Options,
+) -> Result<Vec<concurrency::Measured>, BoxError> {
+    if options.concurrency.is_empty() {
+        return Ok(Vec::new());
+    }
+    let delay = FaultProxy::start(plain);
+    delay.set(Fault::Slow(concurrency::ADDED_ROUND_TRIP));
+    let dir = scratch.join("concurrency");
+    std::fs::create_dir_all(&dir)?;
+    let tls = tls_proxy::start(&delay.endpoint(), &dir)?;
+    let env = vec![
+        ("TABLE_NAME".to_owned(), table.to_owned()),
+        ("AWS_ENDPOINT_URL_DYNAMODB".to_owned(), tls.endpoint.clone()),
+        ("SSL_CERT_FILE".to_owned(), tls.amazon_bundle.display().to_string()),
+    ];
+    let program = workspace().join("target/lambda/get-employee/bootstrap");
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let mut rows = Vec::new();
+    for &(n, invocations) in &options.concurrency {
+        eprintln!("bench: get-employee, one process, concurrency {n} ({invocations} invocations)…");
+        rows.push(runtime.block_on(concurrency::measure(&program, &env, n, invocations, &dir))?);
+    }
+    Ok(rows)
 }
 
 fn runtime() -> std::io::Result<tokio::runtime::Runtime> {

@@ -258,7 +258,7 @@ pub fn cpu_time(pid: u32) -> Duration {
 }
 
 /// Peak resident set size (`VmHWM`) of `pid`, in KiB.
-fn peak_rss_kib(pid: u32) -> u64 {
+pub fn peak_rss_kib(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|status| {

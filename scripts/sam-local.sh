@@ -48,7 +48,8 @@
 #
 # Options (before the command): --build-dir DIR (use this `sam build` output
 # instead of building). Environment: DYNAMODB_PORT (8000), TABLE_NAME
-# (Employees), SAM_LOCAL_HOST_ADDRESS (the host as the containers reach it,
+# (Employees), DYNAMODB_ENDPOINT (http://127.0.0.1:<port> of a DynamoDB Local
+# that is already running, instead of starting one), SAM_LOCAL_HOST_ADDRESS (the host as the containers reach it,
 # when the engine's bridge gateway is not it), SAM_LOCAL_ENGINE (auto,
 # docker or podman), SAM_LOCAL_SKIP_PULL_IMAGE (1: --skip-pull-image with
 # Docker too, for an engine that has the image but no registry).
@@ -266,8 +267,15 @@ host=$(host_address)
 
 # --- 3. DynamoDB Local and the table ------------------------------------------
 
-log "Starting DynamoDB Local on port $DYNAMODB_PORT (in memory; functions reach it at http://$host:$DYNAMODB_PORT)"
-ddb_pid=$(start_dynamodb_local "$DYNAMODB_PORT" "$run_dir/dynamodb-local.log")
+if [ -n "${DYNAMODB_ENDPOINT:-}" ]; then
+    # An engine already running (the test command's, for the whole run).
+    DYNAMODB_PORT=${DYNAMODB_ENDPOINT##*:}
+    DYNAMODB_PORT=${DYNAMODB_PORT%%/*}
+    log "Using DynamoDB Local at $DYNAMODB_ENDPOINT (functions reach it at http://$host:$DYNAMODB_PORT)"
+else
+    log "Starting DynamoDB Local on port $DYNAMODB_PORT (in memory; functions reach it at http://$host:$DYNAMODB_PORT)"
+    ddb_pid=$(start_dynamodb_local "$DYNAMODB_PORT" "$run_dir/dynamodb-local.log")
+fi
 local_endpoint="http://127.0.0.1:$DYNAMODB_PORT"
 container_endpoint="http://$host:$DYNAMODB_PORT"
 "$VENV/bin/python" "$ROOT/scripts/sam_local_table.py" create "$local_endpoint" "$TABLE_NAME"

@@ -36,6 +36,8 @@ impl Condition {
             Expect::OneOf { versions, unversioned } => {
                 let mut values = HashMap::new();
                 let mut alternatives = Vec::new();
+                // DynamoDB refuses names the expression does not use.
+                let mut used = Vec::new();
                 if !versions.is_empty() {
                     let placeholders: Vec<String> = versions
                         .iter()
@@ -50,6 +52,7 @@ impl Condition {
                         })
                         .collect();
                     alternatives.push(format!("#v IN ({})", placeholders.join(", ")));
+                    used.push(("#v", VERSION));
                 }
                 if let Some(title) = unversioned {
                     values.insert(":seen".to_owned(), AttributeValue::S(title.as_str().to_owned()));
@@ -57,6 +60,7 @@ impl Condition {
                         "(attribute_exists(#id) AND attribute_not_exists(#v) AND #t = :seen)"
                             .to_owned(),
                     );
+                    used.extend([("#id", ID), ("#v", VERSION), ("#t", TITLE)]);
                 }
                 if alternatives.is_empty() {
                     // Nothing can match (the use cases answer 412 before
@@ -66,7 +70,7 @@ impl Condition {
                 }
                 Self {
                     expression: Some(alternatives.join(" OR ")),
-                    names: names(&[("#id", ID), ("#v", VERSION), ("#t", TITLE)]),
+                    names: names(&used),
                     values: (!values.is_empty()).then_some(values),
                 }
             }

@@ -317,7 +317,7 @@ async fn direct_invocations_with_an_idempotency_key_are_done_once() {
 }
 
 #[tokio::test]
-async fn bad_keys_and_preconditions_are_400_and_write_nothing() {
+async fn bad_keys_and_preconditions_are_refused_and_write_nothing() {
     let t = tables().await;
     let long = "k".repeat(256);
     for key in ["", "\"\"", "a b", "\"unterminated", "caf\u{e9}", long.as_str()] {
@@ -325,10 +325,11 @@ async fn bad_keys_and_preconditions_are_400_and_write_nothing() {
             t.send("add-employee", post_event("30", "Engineer").header("idempotency-key", key));
         assert_error(&answer.await, 400, "ValidationError");
     }
-    for if_match in ["v1", "\"v1", "*, \"v1\""] {
+    // An If-Match that is not a list of tags names no revision: 412.
+    for if_match in ["v1", "\"v1", "*, \"v1\"", "0"] {
         let answer =
             t.send("add-employee", put_event("30", "Engineer").header("if-match", if_match));
-        assert_error(&answer.await, 400, "ValidationError");
+        assert_error(&answer.await, 412, "PreconditionFailed");
     }
     let answer =
         t.send("add-employee", put_event("30", "Engineer").header("if-none-match", "\"v1\""));

@@ -207,3 +207,71 @@ async fn back_off(attempt: u32) {
     let cap = 10u64 << attempt.min(5);
     tokio::time::sleep(Duration::from_millis(fastrand::u64(1..=cap))).await;
 }
+
+/// The in-memory store keeps the DynamoDB store's contract for keyed writes
+/// (the same behaviours run on DynamoDB Local in `tests/`).
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::employee::JobTitle;
+    use crate::idempotency::IdempotencyKey;
+    use crate::store::{MemoryStore, StoreDelete};
+
+    fn employee(id: &str, title: &str) -> Employee {
+        Employee::new(EmployeeId::parse(id).unwrap(), JobTitle::parse(title).unwrap())
+    }
+
+    fn keyed(key: &str, parts: &[&str]) -> Idempotent {
+        Idempotent::new("test", &IdempotencyKey::parse(key).unwrap(), parts)
+    }
+
+    /// Status and body, as a door would render them.
+    fn render(result: &Result<Done, Error>) -> Answer {
+        let (status, body) = match result {
+            Ok(Done::Created(v)) => (201, format!("{}", v.employee.job_title)),
+            Ok(Done::Replaced(v)) => (200, format!("{}", v.employee.job_title)),
+            Ok(Done::Removed(e)) => (200, format!("{}", e.job_title)),
+            Err(error) => (400, error.to_string()),
+        };
+        Answer { status, location: None, etag: None, body }
+    }
+
+    #[tokio::test]
+    async fn a_keyed_create_is_done_once_and_replayed() {
+        let store = MemoryStore::new();
+        let request = keyed("k", &["1", "A"]);
+        let first = create(&store, employee("1", "A"), &request, render).await.unwrap();
+        assert!(!first.replayed);
+        let again = create(&store, employee("1", "A"), &request, render).await.unwrap();
+        assert_eq!((again.replayed, again.answer), (true, first.answer));
+        let other = keyed("k", &["1", "B"]);
+        let reused = create(&store, employee("1", "B"), &other, render).await;
+        assert_eq!(reused, Err(Error::KeyReused));
+        assert_eq!(store.snapshot(), [("1".to_owned(), "A".to_owned())]);
+    }
+
+    #[tokio::test]
+    async fn a_final_error_is_recorded_and_a_keyed_put_and_delete_replay() {
+        let store = MemoryStore::with([employee("1", "A")]);
+        let taken = keyed("t", &["1", "B"]);
+        let conflict = create(&store, employee("1", "B"), &taken, render).await.unwrap();
+        assert_eq!(conflict.answer.body, "employee 1 already exists");
+        store.delete(&EmployeeId::parse("1").unwrap()).await.unwrap();
+        let replayed = create(&store, employee("1", "B"), &taken, render).await.unwrap();
+        assert_eq!((replayed.replayed, replayed.answer.status), (true, 400));
+
+        let none = Precondition::None;
+        let put_request = keyed("p", &["2", "C"]);
+        let created = put(&store, employee("2", "C"), &none, &put_request, render).await.unwrap();
+        assert_eq!(created.answer.status, 201);
+        let replaced =
+            put(&store, employee("2", "D"), &none, &keyed("q", &["2", "D"]), render).await.unwrap();
+        assert_eq!(replaced.answer.status, 200);
+        let id = EmployeeId::parse("2").unwrap();
+        let delete = keyed("d", &["2"]);
+        let removed = remove(&store, &id, &none, &delete, render).await.unwrap();
+        let again = remove(&store, &id, &none, &delete, render).await.unwrap();
+        assert_eq!((removed.answer.body.as_str(), again.replayed), ("D", true));
+        assert_eq!(again.answer, removed.answer);
+    }
+}

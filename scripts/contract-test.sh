@@ -101,6 +101,14 @@ done
 #   Schemathesis sends random non-JSON bytes as "syntax fuzzing"; their
 #   invalid UTF-8 sequences are replaced with U+FFFD, so the functions still
 #   get (and must refuse) a malformed body.
+#   It also gives each valid case an Idempotency-Key of its own, in the form
+#   generated (quoted or bare). Schemathesis draws header values from a
+#   small space, so unrelated cases would share keys, which no client does
+#   (a key is made for one request and sent again only to retry it): a
+#   replayed answer then describes another case's request, and the stateful
+#   checks read it as the API's (a 201 whose resource another case has since
+#   deleted). Replays and 422 for a reused key are tested in
+#   tests/tests/write_safety*.rs; invalid keys are still sent as generated.
 # - filter_failure: two rules that no schema can state make the API refuse
 #   some requests that are schema-valid: a `cursor` must be one the API
 #   returned for the same `jobTitle` (an opaque token), and a PUT body's
@@ -110,11 +118,20 @@ done
 # Configuration: a request the document calls invalid may also be refused
 # with 413 (body over 16 KiB) or 414 (request line too long for the local
 # router, which then answers itself), as the document says; Schemathesis'
-# default list of "rejected" statuses has neither.
+# default list of "rejected" statuses has neither. A valid request may be
+# answered 412 (its If-Match names a revision the employee is not at, or
+# If-None-Match: * meets one that exists) or 422 (its Idempotency-Key was
+# generated before for another request): the document's answers to a valid
+# request whose precondition or key does not fit the table's state, as 404
+# and 409 are in Schemathesis' default list. An If-Match the document calls
+# invalid that still reads as a list of tags matching nothing is a 412.
 config="$work/schemathesis.toml"
 cat >"$config" <<'TOML'
 [checks.negative_data_rejection]
-expected-statuses = ["400", "401", "403", "404", "405", "406", "409", "413", "414", "415", "422", "428", "429", "5xx"]
+expected-statuses = ["400", "401", "403", "404", "405", "406", "409", "412", "413", "414", "415", "422", "428", "429", "5xx"]
+
+[checks.positive_data_acceptance]
+expected-statuses = ["2xx", "3xx", "401", "403", "404", "409", "412", "422", "429", "5xx"]
 TOML
 
 hooks="$work/contract_hooks.py"
@@ -123,6 +140,7 @@ dropped="$work/dropped-failures.txt"
 cat >"$hooks" <<'PY'
 import json
 import os
+import uuid
 from urllib.parse import unquote
 
 import schemathesis
@@ -136,6 +154,12 @@ def before_call(context, case, kwargs):
             bytes(body).decode("utf-8")
         except UnicodeDecodeError:
             case.body = bytes(body).decode("utf-8", "replace").encode("utf-8")
+    headers = case.headers or {}
+    key = headers.get("Idempotency-Key")
+    meta = case.meta
+    if isinstance(key, str) and meta is not None and meta.generation.mode.is_positive:
+        fresh = uuid.uuid4().hex
+        headers["Idempotency-Key"] = f'"{fresh}"' if key.startswith('"') else fresh
 
 
 def _error_message(response):

@@ -5,7 +5,8 @@
 # a test keeps equal to template.yaml's) on DynamoDB Local, in memory.
 # Installs what is missing into .tools/ first. Ctrl-C stops everything.
 #
-# Environment: API_PORT (9000), DYNAMODB_PORT (8000), TABLE_NAME (Employees);
+# Environment: API_PORT (9000), DYNAMODB_PORT (8000), TABLE_NAME (Employees),
+# IDEMPOTENCY_TABLE_NAME (<TABLE_NAME>-idempotency), REQUIRE_IF_MATCH (false);
 # DYNAMODB_ENDPOINT to use a DynamoDB engine that is already running instead
 # of starting DynamoDB Local.
 set -euo pipefail
@@ -15,6 +16,8 @@ cd "$ROOT"
 API_PORT=${API_PORT:-9000}
 DYNAMODB_PORT=${DYNAMODB_PORT:-8000}
 TABLE_NAME=${TABLE_NAME:-Employees}
+IDEMPOTENCY_TABLE_NAME=${IDEMPOTENCY_TABLE_NAME:-$TABLE_NAME-idempotency}
+REQUIRE_IF_MATCH=${REQUIRE_IF_MATCH:-false}
 endpoint=${DYNAMODB_ENDPOINT:-http://127.0.0.1:$DYNAMODB_PORT}
 base="http://127.0.0.1:$API_PORT"
 
@@ -36,7 +39,7 @@ fi
 trap 'stop_group "$ddb_pid"' EXIT
 trap 'exit 130' INT TERM
 
-cargo run --quiet -p employee-api-tests --example create-local-table -- "$endpoint" "$TABLE_NAME"
+cargo run --quiet -p employee-api-tests --example create-local-table -- "$endpoint" "$TABLE_NAME" "$IDEMPOTENCY_TABLE_NAME"
 
 cat <<MSG
 
@@ -55,4 +58,4 @@ MSG
 # `cargo lambda watch` passes no AWS_REGION to the functions unless told to.
 cargo lambda watch \
     --invoke-address 127.0.0.1 --invoke-port "$API_PORT" \
-    --env-var "TABLE_NAME=$TABLE_NAME,AWS_REGION=us-east-1,AWS_ENDPOINT_URL_DYNAMODB=$endpoint,AWS_ACCESS_KEY_ID=local,AWS_SECRET_ACCESS_KEY=local,RUST_LOG=info"
+    --env-var "TABLE_NAME=$TABLE_NAME,IDEMPOTENCY_TABLE_NAME=$IDEMPOTENCY_TABLE_NAME,REQUIRE_IF_MATCH=$REQUIRE_IF_MATCH,AWS_REGION=us-east-1,AWS_ENDPOINT_URL_DYNAMODB=$endpoint,AWS_ACCESS_KEY_ID=local,AWS_SECRET_ACCESS_KEY=local,RUST_LOG=info"

@@ -20,7 +20,9 @@ use std::time::{Duration, Instant};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 use employee_api::config::DynamoDbSettings;
-use employee_api_tests::dynamodb_local::{self, create_table, put_items, unique_table_name};
+use employee_api_tests::dynamodb_local::{
+    self, create_idempotency_table, create_table, put_items, unique_table_name,
+};
 use employee_api_tests::fault_proxy::{Fault, FaultProxy};
 use employee_api_tests::stats::{median, percentile};
 use employee_api_tests::tls_proxy;
@@ -130,9 +132,11 @@ fn main() -> Result<(), BoxError> {
     // the TLS endpoint in front of it.
     let plain = dynamodb_local::endpoint().to_owned();
     let table = unique_table_name("bench");
+    let keys = unique_table_name("bench-idempotency");
     runtime()?.block_on(async {
         let client = dynamodb_local::client();
         create_table(&client, &table, true).await;
+        create_idempotency_table(&client, &keys).await;
         put_items(&client, &table, &[("42", "Engineer")]).await;
         warm_up_engine(&client, &table, options.warm).await
     })?;
@@ -143,6 +147,7 @@ fn main() -> Result<(), BoxError> {
     let data_env = |endpoint: &str| {
         vec![
             ("TABLE_NAME".to_owned(), table.clone()),
+            ("IDEMPOTENCY_TABLE_NAME".to_owned(), keys.clone()),
             ("AWS_ENDPOINT_URL_DYNAMODB".to_owned(), endpoint.to_owned()),
             // The roots each client loads on AWS, and the run's CA (see
             // tls_proxy): ours, boto3 and Node.js read one variable each.
@@ -174,6 +179,9 @@ fn main() -> Result<(), BoxError> {
     run("get-employee", "TLS", rust("get-employee", &tls.endpoint), &mut Get::new(200))?;
     run("get-employee", "plain HTTP", rust("get-employee", &plain), &mut Get::new(200))?;
     run("add-employee", "TLS", rust("add-employee", &tls.endpoint), &mut Add::new("bench"))?;
+    // The same POST with an Idempotency-Key: a transaction of two items.
+    let keyed = rust("add-employee", &tls.endpoint);
+    run("add-employee, Idempotency-Key", "TLS", keyed, &mut Add::keyed("bench-keyed"))?;
     run(
         "remove-employee",
         "TLS",
@@ -313,24 +321,32 @@ impl Workload for Get {
     }
 }
 
-/// `POST /employees` of a new id each time.
+/// `POST /employees` of a new id each time (with a new `Idempotency-Key`
+/// each time, when keyed).
 struct Add {
     template: Value,
     prefix: String,
+    keyed: bool,
 }
 
 impl Add {
     fn new(prefix: &str) -> Self {
-        Self { template: event_file("add-employee.json"), prefix: prefix.to_owned() }
+        Self { template: event_file("add-employee.json"), prefix: prefix.to_owned(), keyed: false }
+    }
+
+    fn keyed(prefix: &str) -> Self {
+        Self { keyed: true, ..Self::new(prefix) }
     }
 }
 
 impl Workload for Add {
     fn event(&mut self, n: usize) -> String {
         let mut event = self.template.clone();
-        event["body"] = json!({"employee": format!("{}-{n}", self.prefix), "jobTitle": "Engineer"})
-            .to_string()
-            .into();
+        let id = format!("{}-{n}", self.prefix);
+        if self.keyed {
+            event["headers"]["idempotency-key"] = format!("\"{id}\"").into();
+        }
+        event["body"] = json!({"employee": id, "jobTitle": "Engineer"}).to_string().into();
         event.to_string()
     }
 

@@ -2,11 +2,18 @@
 //! Building the DynamoDB client from it is the store's business
 //! (`store::dynamodb::client`).
 
+use std::time::Duration;
+
 use aws_sdk_dynamodb::config::Credentials;
 
 /// The job-title index `GET /employees?jobTitle=` queries when
 /// `JOB_TITLE_INDEX` is unset.
 pub const DEFAULT_JOB_TITLE_INDEX: &str = "JobTitleIndex";
+
+/// How long an idempotency key's answer is kept when
+/// `IDEMPOTENCY_RETENTION_HOURS` is unset: a day covers any client's
+/// retries, as Stripe's keys do.
+pub const DEFAULT_IDEMPOTENCY_RETENTION: Duration = Duration::from_secs(24 * 3600);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -19,6 +26,15 @@ pub struct Config {
     /// `DYNAMODB_CONNECT_AT_INIT`: open the DynamoDB connection during init
     /// (`DynamoDbStore::open`); on unless set to `false`.
     pub connect_at_init: bool,
+    /// `IDEMPOTENCY_TABLE_NAME`: where keyed writes record their answers;
+    /// unset, a request with an `Idempotency-Key` fails (500, logged).
+    pub idempotency_table: Option<String>,
+    /// `IDEMPOTENCY_RETENTION_HOURS` (a whole number, at least 1): how long
+    /// a key's answer is replayed; 24 hours when unset.
+    pub idempotency_retention: Duration,
+    /// `REQUIRE_IF_MATCH`: `true` makes `PUT` and `DELETE` without a
+    /// precondition a 428; off unless set to `true`.
+    pub require_if_match: bool,
     pub dynamodb: DynamoDbSettings,
 }
 
@@ -70,6 +86,8 @@ pub enum ConfigError {
         "TABLE_NAME is not set: set it to the DynamoDB table that holds the employees (template.yaml sets it on every function)"
     )]
     MissingTableName,
+    #[error("IDEMPOTENCY_RETENTION_HOURS must be a whole number of hours from 1 to 8760")]
+    InvalidRetention,
     #[error(
         "AWS_REGION is not set: Lambda always sets it; elsewhere export it (e.g. AWS_REGION=us-east-1)"
     )]
@@ -96,8 +114,28 @@ impl Config {
         };
         let connect_at_init = !non_empty(&lookup, "DYNAMODB_CONNECT_AT_INIT")
             .is_some_and(|v| v.eq_ignore_ascii_case("false"));
+        let idempotency_table = non_empty(&lookup, "IDEMPOTENCY_TABLE_NAME");
+        let idempotency_retention = match non_empty(&lookup, "IDEMPOTENCY_RETENTION_HOURS") {
+            None => DEFAULT_IDEMPOTENCY_RETENTION,
+            Some(hours) => hours
+                .parse::<u64>()
+                .ok()
+                .filter(|h| (1..=8760).contains(h))
+                .map(|h| Duration::from_secs(h * 3600))
+                .ok_or(ConfigError::InvalidRetention)?,
+        };
+        let require_if_match =
+            non_empty(&lookup, "REQUIRE_IF_MATCH").is_some_and(|v| v.eq_ignore_ascii_case("true"));
         let dynamodb = DynamoDbSettings::from_lookup(lookup)?;
-        Ok(Self { table_name, job_title_index, connect_at_init, dynamodb })
+        Ok(Self {
+            table_name,
+            job_title_index,
+            connect_at_init,
+            idempotency_table,
+            idempotency_retention,
+            require_if_match,
+            dynamodb,
+        })
     }
 }
 
@@ -191,6 +229,27 @@ mod tests {
         assert!(config(&[]).unwrap().connect_at_init);
         assert!(config(&[("DYNAMODB_CONNECT_AT_INIT", "true")]).unwrap().connect_at_init);
         assert!(!config(&[("DYNAMODB_CONNECT_AT_INIT", "False")]).unwrap().connect_at_init);
+    }
+
+    #[test]
+    fn write_safety_settings_default_to_off_and_a_day() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.idempotency_table, None);
+        assert_eq!(c.idempotency_retention, Duration::from_secs(86_400));
+        assert!(!c.require_if_match);
+        let c = config(&[
+            ("IDEMPOTENCY_TABLE_NAME", "Keys"),
+            ("IDEMPOTENCY_RETENTION_HOURS", "48"),
+            ("REQUIRE_IF_MATCH", "TRUE"),
+        ])
+        .unwrap();
+        assert_eq!(c.idempotency_table.as_deref(), Some("Keys"));
+        assert_eq!(c.idempotency_retention, Duration::from_secs(48 * 3600));
+        assert!(c.require_if_match);
+        for bad in ["0", "-1", "1.5", "day", "8761"] {
+            let err = config(&[("IDEMPOTENCY_RETENTION_HOURS", bad)]).unwrap_err();
+            assert!(matches!(err, ConfigError::InvalidRetention), "{bad}");
+        }
     }
 
     #[test]

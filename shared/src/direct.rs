@@ -3,12 +3,25 @@
 //! `{"employee":"42","jobTitle":"…"}`, or a function error whose
 //! `errorType` is the state machine's error name (`EmployeeDoesNotExist`,
 //! `EmployeeAlreadyExists`).
+//!
+//! An optional `idempotencyKey` (not in the state machines' contract, so
+//! inputs without it behave as before) gives add and remove the guarantees
+//! of the HTTP `Idempotency-Key`: done once, and every retry with the key
+//! gets the first output or error again.
 
+use serde::Deserialize;
+
+use crate::apigw::HttpResponse;
 use crate::employee::{Employee, EmployeeId, JobTitle};
-use crate::employees;
+use crate::employees::{self, Precondition, keyed};
 use crate::error::ApiError;
+use crate::idempotency::{Answer, IdempotencyKey, Idempotent};
 use crate::payload::DirectInput;
-use crate::store::{StoreDelete, StoreGet, StorePut};
+use crate::store::{StoreDelete, StoreGet, StorePut, StoreRecord, StoreTransact};
+
+/// The key space of direct invocations, per function.
+const ADD_SCOPE: &str = "add-employee invoke";
+const REMOVE_SCOPE: &str = "remove-employee invoke";
 
 fn invalid(reason: String) -> ApiError {
     ApiError::Validation(format!("the invocation input is not valid: {reason}"))
@@ -19,22 +32,77 @@ fn employee_id(input: &DirectInput) -> Result<EmployeeId, ApiError> {
     Ok(EmployeeId::parse(employee)?)
 }
 
+fn idempotency_key(input: &DirectInput) -> Result<Option<IdempotencyKey>, ApiError> {
+    match &input.idempotency_key {
+        None => Ok(None),
+        Some(Err(wrong)) => Err(invalid(format!("idempotencyKey: {wrong}"))),
+        Some(Ok(key)) => Ok(Some(IdempotencyKey::parse(key.as_str())?)),
+    }
+}
+
 /// The "get" state machine: the employee, or `EmployeeDoesNotExist`.
 pub async fn get<S: StoreGet>(store: &S, input: &DirectInput) -> Result<Employee, ApiError> {
-    Ok(employees::get(store, &employee_id(input)?).await?)
+    Ok(employees::get(store, &employee_id(input)?).await?.employee)
 }
 
 /// The "add" state machine: the stored employee, or `EmployeeAlreadyExists`
 /// (never overwrites).
-pub async fn create<S: StorePut>(store: &S, input: &DirectInput) -> Result<Employee, ApiError> {
+pub async fn create<S>(store: &S, input: &DirectInput) -> Result<Employee, ApiError>
+where
+    S: StorePut + StoreTransact + StoreRecord,
+{
     let id = employee_id(input)?;
     let job_title = input.field("jobTitle", &input.job_title).map_err(invalid)?;
-    let employee = Employee::new(id, JobTitle::parse(job_title)?);
-    Ok(employees::create(store, employee).await?)
+    let employee = Employee::new(id.clone(), JobTitle::parse(job_title)?);
+    let Some(key) = idempotency_key(input)? else {
+        return Ok(employees::create(store, employee).await?.employee);
+    };
+    let idempotent = Idempotent::new(ADD_SCOPE, &key, &[id.as_str(), employee.job_title.as_str()]);
+    let keyed = keyed::create(store, employee, &idempotent, HttpResponse::render).await?;
+    output(keyed.answer, &id)
 }
 
 /// The "remove" state machine: the removed employee, or
 /// `EmployeeDoesNotExist`.
-pub async fn remove<S: StoreDelete>(store: &S, input: &DirectInput) -> Result<Employee, ApiError> {
-    Ok(employees::remove(store, &employee_id(input)?).await?)
+pub async fn remove<S>(store: &S, input: &DirectInput) -> Result<Employee, ApiError>
+where
+    S: StoreGet + StoreDelete + StoreTransact + StoreRecord,
+{
+    let id = employee_id(input)?;
+    let Some(key) = idempotency_key(input)? else {
+        return Ok(employees::remove(store, &id, &Precondition::None).await?);
+    };
+    let idempotent = Idempotent::new(REMOVE_SCOPE, &key, &[id.as_str()]);
+    let none = Precondition::None;
+    let keyed = keyed::remove(store, &id, &none, &idempotent, HttpResponse::render).await?;
+    output(keyed.answer, &id)
+}
+
+/// A recorded answer as the state machine's output or error.
+fn output(answer: Answer, id: &EmployeeId) -> Result<Employee, ApiError> {
+    #[derive(Deserialize)]
+    struct Output {
+        employee: String,
+        #[serde(rename = "jobTitle")]
+        job_title: String,
+    }
+    #[derive(Deserialize)]
+    struct Failure {
+        error: String,
+    }
+    let unreadable = |e: serde_json::Error| ApiError::Internal(format!("recorded answer: {e}"));
+    if answer.status < 300 {
+        let output: Output = serde_json::from_str(&answer.body).map_err(unreadable)?;
+        return Ok(Employee::new(
+            EmployeeId::from_stored(output.employee),
+            JobTitle::from_stored(output.job_title),
+        ));
+    }
+    let failure: Failure = serde_json::from_str(&answer.body).map_err(unreadable)?;
+    Err(match failure.error.as_str() {
+        "EmployeeAlreadyExists" => ApiError::EmployeeAlreadyExists(id.to_string()),
+        "EmployeeDoesNotExist" => ApiError::EmployeeDoesNotExist(id.to_string()),
+        "PreconditionFailed" => ApiError::PreconditionFailed(id.to_string()),
+        other => ApiError::Internal(format!("recorded answer with error {other}")),
+    })
 }

@@ -23,6 +23,18 @@ pub enum ApiError {
     MethodNotAllowed { method: String, path: String, allow: &'static str },
     #[error("employee {0:?} already exists")]
     EmployeeAlreadyExists(String),
+    /// `If-Match` or `If-None-Match` was false; nothing was written.
+    #[error(
+        "employee {0:?} does not match the request's precondition (If-Match or If-None-Match); read it again for its current ETag"
+    )]
+    PreconditionFailed(String),
+    #[error(
+        "the idempotency key was already used with a different request; use a new key for a new request"
+    )]
+    IdempotencyKeyReused,
+    /// `REQUIRE_IF_MATCH` is on and the request has no precondition.
+    #[error("{0}")]
+    PreconditionRequired(String),
     #[error("the request body is larger than {limit} bytes")]
     PayloadTooLarge { limit: usize },
     #[error("{0}")]
@@ -44,6 +56,9 @@ impl ApiError {
             Self::RouteNotFound(_) => (404, "RouteNotFound"),
             Self::MethodNotAllowed { .. } => (405, "MethodNotAllowed"),
             Self::EmployeeAlreadyExists(_) => (409, "EmployeeAlreadyExists"),
+            Self::PreconditionFailed(_) => (412, "PreconditionFailed"),
+            Self::IdempotencyKeyReused => (422, "IdempotencyKeyReused"),
+            Self::PreconditionRequired(_) => (428, "PreconditionRequired"),
             Self::PayloadTooLarge { .. } => (413, "PayloadTooLarge"),
             Self::UnsupportedMediaType(_) => (415, "UnsupportedMediaType"),
             Self::ServiceUnavailable(_) => (503, "ServiceUnavailable"),
@@ -99,6 +114,8 @@ impl From<employees::Error> for ApiError {
         match err {
             employees::Error::DoesNotExist(id) => Self::EmployeeDoesNotExist(id.to_string()),
             employees::Error::AlreadyExists(id) => Self::EmployeeAlreadyExists(id.to_string()),
+            employees::Error::PreconditionFailed(id) => Self::PreconditionFailed(id.to_string()),
+            employees::Error::KeyReused => Self::IdempotencyKeyReused,
             employees::Error::Unavailable(detail) => Self::ServiceUnavailable(detail),
             employees::Error::Internal(detail) => Self::Internal(detail),
         }
@@ -127,12 +144,17 @@ mod tests {
                 "MethodNotAllowed",
             ),
             (ApiError::EmployeeAlreadyExists("42".into()), 409, "EmployeeAlreadyExists"),
+            (ApiError::PreconditionFailed("42".into()), 412, "PreconditionFailed"),
+            (ApiError::IdempotencyKeyReused, 422, "IdempotencyKeyReused"),
+            (ApiError::PreconditionRequired("x".into()), 428, "PreconditionRequired"),
             (ApiError::PayloadTooLarge { limit: 16384 }, 413, "PayloadTooLarge"),
             (ApiError::UnsupportedMediaType("x".into()), 415, "UnsupportedMediaType"),
             (ApiError::ServiceUnavailable("throttled".into()), 503, "ServiceUnavailable"),
             (ApiError::Internal("boom".into()), 500, "InternalError"),
             (employees::Error::DoesNotExist(id()).into(), 404, "EmployeeDoesNotExist"),
             (employees::Error::AlreadyExists(id()).into(), 409, "EmployeeAlreadyExists"),
+            (employees::Error::PreconditionFailed(id()).into(), 412, "PreconditionFailed"),
+            (employees::Error::KeyReused.into(), 422, "IdempotencyKeyReused"),
             (employees::Error::Unavailable("timeout".into()).into(), 503, "ServiceUnavailable"),
             (employees::Error::Internal("ResourceNotFound".into()).into(), 500, "InternalError"),
         ];

@@ -60,6 +60,9 @@ impl Default for Query {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Headers {
     pub content_type: Option<String>,
+    pub if_match: Option<String>,
+    pub if_none_match: Option<String>,
+    pub idempotency_key: Option<String>,
 }
 
 /// A direct invocation's input: the state machine's field names. Other
@@ -71,6 +74,8 @@ pub struct DirectInput {
     pub not_an_object: Option<String>,
     pub employee: Option<Result<String, String>>,
     pub job_title: Option<Result<String, String>>,
+    /// `idempotencyKey`: optional, not in the state machines' contract.
+    pub idempotency_key: Option<Result<String, String>>,
 }
 
 impl DirectInput {
@@ -105,6 +110,7 @@ enum Field {
     IsBase64Encoded,
     Employee,
     JobTitle,
+    IdempotencyKey,
     #[serde(other)]
     Other,
 }
@@ -272,6 +278,7 @@ struct Fields {
     is_base64_encoded: Lenient<bool>,
     employee: Lenient<String>,
     job_title: Lenient<String>,
+    idempotency_key: Lenient<String>,
 }
 
 impl Fields {
@@ -308,7 +315,12 @@ impl Fields {
             raw_path,
             employee_id_parameter,
             query,
-            headers: Headers { content_type: headers.content_type.named("headers.content-type")? },
+            headers: Headers {
+                content_type: headers.content_type.named("headers.content-type")?,
+                if_match: headers.if_match.named("headers.if-match")?,
+                if_none_match: headers.if_none_match.named("headers.if-none-match")?,
+                idempotency_key: headers.idempotency_key.named("headers.idempotency-key")?,
+            },
             body: self.body.named("body")?,
             is_base64_encoded: self.is_base64_encoded.named("isBase64Encoded")?.unwrap_or(false),
         })
@@ -320,6 +332,7 @@ impl Fields {
             not_an_object: None,
             employee: field(self.employee),
             job_title: field(self.job_title),
+            idempotency_key: field(self.idempotency_key),
         }
     }
 }
@@ -369,6 +382,7 @@ impl<'de> Visitor<'de> for PayloadVisitor {
                 Field::IsBase64Encoded => fields.is_base64_encoded = map.next_value()?,
                 Field::Employee => fields.employee = map.next_value()?,
                 Field::JobTitle => fields.job_title = map.next_value()?,
+                Field::IdempotencyKey => fields.idempotency_key = map.next_value()?,
                 Field::Other => {
                     map.next_value::<IgnoredAny>()?;
                 }
@@ -416,6 +430,9 @@ impl<'de> Visitor<'de> for PayloadVisitor {
 #[derive(Default)]
 struct HeaderFields {
     content_type: Lenient<String>,
+    if_match: Lenient<String>,
+    if_none_match: Lenient<String>,
+    idempotency_key: Lenient<String>,
 }
 
 impl<'de> Deserialize<'de> for HeaderFields {
@@ -427,6 +444,9 @@ impl<'de> Deserialize<'de> for HeaderFields {
 /// A header the API reads.
 enum HeaderName {
     ContentType,
+    IfMatch,
+    IfNoneMatch,
+    IdempotencyKey,
     Other,
 }
 
@@ -439,8 +459,15 @@ impl<'de> Deserialize<'de> for HeaderName {
                 f.write_str("a header name")
             }
             fn visit_str<E: de::Error>(self, name: &str) -> Result<HeaderName, E> {
-                Ok(if name.eq_ignore_ascii_case("content-type") {
+                let is = |known: &str| name.eq_ignore_ascii_case(known);
+                Ok(if is("content-type") {
                     HeaderName::ContentType
+                } else if is("if-match") {
+                    HeaderName::IfMatch
+                } else if is("if-none-match") {
+                    HeaderName::IfNoneMatch
+                } else if is("idempotency-key") {
+                    HeaderName::IdempotencyKey
                 } else {
                     HeaderName::Other
                 })
@@ -464,6 +491,9 @@ impl<'de> Visitor<'de> for HeadersVisitor {
         while let Some(name) = map.next_key::<HeaderName>()? {
             match name {
                 HeaderName::ContentType => headers.content_type = map.next_value()?,
+                HeaderName::IfMatch => headers.if_match = map.next_value()?,
+                HeaderName::IfNoneMatch => headers.if_none_match = map.next_value()?,
+                HeaderName::IdempotencyKey => headers.idempotency_key = map.next_value()?,
                 HeaderName::Other => {
                     map.next_value::<IgnoredAny>()?;
                 }
@@ -499,7 +529,8 @@ mod tests {
             "routeKey": "GET /employees/{employeeId}",
             "rawPath": "/employees/42",
             "rawQueryString": "a=1",
-            "headers": {"Content-Type": "application/json", "x-other": "1"},
+            "headers": {"Content-Type": "application/json", "x-other": "1", "If-Match": "\"v1\"",
+                "if-none-match": "*", "IDEMPOTENCY-KEY": "k"},
             "pathParameters": {"employeeId": "42", "other": "x"},
             "requestContext": {"http": {"method": "GET", "path": "/employees/42"}, "requestId": "r"},
             "body": "{}",
@@ -512,6 +543,9 @@ mod tests {
         assert_eq!(event.employee_id_parameter.as_deref(), Some("42"));
         assert_eq!(event.query, Query::Raw("a=1".into()));
         assert_eq!(event.headers.content_type.as_deref(), Some("application/json"));
+        assert_eq!(event.headers.if_match.as_deref(), Some("\"v1\""));
+        assert_eq!(event.headers.if_none_match.as_deref(), Some("*"));
+        assert_eq!(event.headers.idempotency_key.as_deref(), Some("k"));
         assert_eq!(event.body.as_deref(), Some("{}"));
         assert!(!event.is_base64_encoded);
     }
@@ -572,6 +606,11 @@ mod tests {
     fn anything_without_a_request_context_object_is_a_direct_input() {
         let Payload::Direct(input) = read(json!({"employee": "42", "step": 3})) else { panic!() };
         assert_eq!(input.field("employee", &input.employee), Ok("42"));
+        assert_eq!(input.idempotency_key, None);
+        let Payload::Direct(keyed) = read(json!({"employee": "42", "idempotencyKey": "k"})) else {
+            panic!()
+        };
+        assert_eq!(keyed.idempotency_key, Some(Ok("k".into())));
         assert_eq!(
             input.field("jobTitle", &input.job_title),
             Err("missing field `jobTitle`".into())

@@ -121,9 +121,56 @@ pub fn config(table: &str) -> employee_api::config::Config {
         table_name: table.to_owned(),
         job_title_index: Some(JOB_TITLE_INDEX.to_owned()),
         connect_at_init: true,
+        idempotency_table: None,
+        idempotency_retention: employee_api::config::DEFAULT_IDEMPOTENCY_RETENTION,
+        require_if_match: false,
         dynamodb: settings(),
     }
 }
+
+/// The functions' configuration for `table` and the idempotency table
+/// `idempotency_table` on the local engine.
+pub fn keyed_config(table: &str, idempotency_table: &str) -> employee_api::config::Config {
+    employee_api::config::Config {
+        idempotency_table: Some(idempotency_table.to_owned()),
+        ..config(table)
+    }
+}
+
+/// A fresh idempotency table with the schema of template.yaml:
+/// `IdempotencyKey` (S) key.
+pub async fn fresh_idempotency_table(client: &Client) -> String {
+    let name = unique_table_name("idempotency");
+    create_idempotency_table(client, &name).await;
+    name
+}
+
+pub async fn create_idempotency_table(client: &Client, name: &str) {
+    client
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name(IDEMPOTENCY_KEY)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .expect("attribute definition"),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name(IDEMPOTENCY_KEY)
+                .key_type(KeyType::Hash)
+                .build()
+                .expect("key"),
+        )
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("cannot create table {name}: {e:?}"));
+}
+
+/// The idempotency table's partition key (template.yaml).
+pub const IDEMPOTENCY_KEY: &str = "IdempotencyKey";
 
 /// A table name no other test uses.
 pub fn unique_table_name(prefix: &str) -> String {

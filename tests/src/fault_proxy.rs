@@ -32,6 +32,9 @@ pub enum Fault {
     Throttling,
     /// HTTP 400 `ProvisionedThroughputExceededException`.
     ProvisionedThroughputExceeded,
+    /// HTTP 400 `TransactionConflictException`, as a plain write to an item
+    /// that a transaction holds gets.
+    TransactionConflict,
     /// Forward, then send only the first half of the response and close.
     CutResponse,
 }
@@ -180,6 +183,11 @@ async fn connection(shared: Arc<Shared>, mut client: TcpStream) {
                 400,
                 "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException",
                 "The level of configured provisioned throughput for the table was exceeded.",
+            ),
+            Fault::TransactionConflict => error_response(
+                400,
+                "com.amazonaws.dynamodb.v20120810#TransactionConflictException",
+                "Transaction is ongoing for the item",
             ),
             Fault::Slow(delay) => {
                 tokio::time::sleep(delay).await;

@@ -3,10 +3,21 @@
 //! to one of the three functions by name, and its answer serialized. This
 //! is the one place tests choose a function by name.
 
-use employee_api::functions::{AddEmployee, GetEmployee, RemoveEmployee};
+use employee_api::functions::{AddEmployee, GetEmployee, RemoveEmployee, WriteRules};
 use employee_api::lambda;
 use employee_api::payload::Payload;
-use employee_api::store::{StoreDelete, StoreGet, StoreList, StorePut};
+use employee_api::store::{StoreDelete, StoreGet, StoreList, StorePut, StoreRecord, StoreTransact};
+
+/// Everything a store must do to serve the three functions.
+pub trait Store:
+    StoreGet + StoreList + StorePut + StoreDelete + StoreTransact + StoreRecord + Sync
+{
+}
+
+impl<S> Store for S where
+    S: StoreGet + StoreList + StorePut + StoreDelete + StoreTransact + StoreRecord + Sync
+{
+}
 use lambda_runtime::{Context, Diagnostic, LambdaEvent};
 use serde_json::Value;
 
@@ -25,30 +36,39 @@ pub fn function_for(method: &str) -> &'static str {
 
 /// Invokes `function`, serving from `store`, with `payload` (an API Gateway
 /// event or a direct input): its JSON output, or its function error.
-pub async fn invoke<S>(function: &str, store: &S, payload: &Value) -> Result<Value, Diagnostic>
-where
-    S: StoreGet + StoreList + StorePut + StoreDelete + Sync,
-{
+pub async fn invoke<S: Store>(
+    function: &str,
+    store: &S,
+    payload: &Value,
+) -> Result<Value, Diagnostic> {
     invoke_with(function, store, payload, Context::default()).await
 }
 
 /// [`invoke`], with the invocation's context (request id, trace id).
-pub async fn invoke_with<S>(
+pub async fn invoke_with<S: Store>(
     function: &str,
     store: &S,
     payload: &Value,
     context: Context,
-) -> Result<Value, Diagnostic>
-where
-    S: StoreGet + StoreList + StorePut + StoreDelete + Sync,
-{
+) -> Result<Value, Diagnostic> {
+    invoke_with_rules(function, store, payload, context, WriteRules::default()).await
+}
+
+/// [`invoke_with`], with the functions' write rules (`REQUIRE_IF_MATCH`).
+pub async fn invoke_with_rules<S: Store>(
+    function: &str,
+    store: &S,
+    payload: &Value,
+    context: Context,
+    rules: WriteRules,
+) -> Result<Value, Diagnostic> {
     let bytes = serde_json::to_vec(payload).expect("a JSON value serializes");
     let payload: Payload = serde_json::from_slice(&bytes).expect("every JSON payload is read");
     let event = LambdaEvent::new(payload, context);
     let answer = match function {
         "get-employee" => lambda::handle(&GetEmployee(store), event).await,
-        "add-employee" => lambda::handle(&AddEmployee(store), event).await,
-        "remove-employee" => lambda::handle(&RemoveEmployee(store), event).await,
+        "add-employee" => lambda::handle(&AddEmployee(store, rules), event).await,
+        "remove-employee" => lambda::handle(&RemoveEmployee(store, rules), event).await,
         other => panic!("there is no function {other:?}; there are {FUNCTIONS:?}"),
     }?;
     Ok(serde_json::to_value(answer).expect("an answer serializes"))
@@ -75,10 +95,7 @@ impl HttpAnswer {
 }
 
 /// Invokes `function` with an HTTP event, which always gets an HTTP answer.
-pub async fn request<S>(function: &str, store: &S, event: &Value) -> HttpAnswer
-where
-    S: StoreGet + StoreList + StorePut + StoreDelete + Sync,
-{
+pub async fn request<S: Store>(function: &str, store: &S, event: &Value) -> HttpAnswer {
     let answer = invoke(function, store, event).await;
     HttpAnswer(answer.unwrap_or_else(|d| panic!("an HTTP event ended in a function error: {d:?}")))
 }

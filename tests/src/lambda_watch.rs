@@ -19,6 +19,8 @@ pub struct LocalApi {
     pub port: u16,
     /// The table the functions use.
     pub table: String,
+    /// The idempotency table the functions use.
+    pub idempotency_table: String,
     log: PathBuf,
     _process: Mutex<Child>,
 }
@@ -113,15 +115,17 @@ fn block_on<T: Send + 'static>(future: impl Future<Output = T> + Send + 'static)
 }
 
 fn start(endpoint: &str, extra_env: &[(&str, &str)]) -> LocalApi {
-    let table = block_on(async {
+    let (table, idempotency_table) = block_on(async {
         let client = dynamodb_local::client();
-        dynamodb_local::fresh_table(&client).await
+        let table = dynamodb_local::fresh_table(&client).await;
+        (table, dynamodb_local::fresh_idempotency_table(&client).await)
     });
     let port = free_port();
     let log =
         std::env::temp_dir().join(format!("cargo-lambda-watch-{}-{port}.log", std::process::id()));
     let env_vars = [
         format!("TABLE_NAME={table}"),
+        format!("IDEMPOTENCY_TABLE_NAME={idempotency_table}"),
         // `cargo lambda watch` passes no region to the functions by itself.
         format!("AWS_REGION={REGION}"),
         format!("AWS_ENDPOINT_URL_DYNAMODB={endpoint}"),
@@ -160,7 +164,7 @@ fn start(endpoint: &str, extra_env: &[(&str, &str)]) -> LocalApi {
     wait_for_port(port, Duration::from_secs(60), "cargo lambda watch", &log);
     let base_url = format!("http://127.0.0.1:{port}");
     warm_up(&base_url, &log);
-    LocalApi { base_url, port, table, log, _process: Mutex::new(child) }
+    LocalApi { base_url, port, table, idempotency_table, log, _process: Mutex::new(child) }
 }
 
 /// Calls each function once, waiting while `cargo lambda` compiles it, so

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use employee_api::route::RouteKey;
 use employee_api::store::MemoryStore;
-use employee_api_tests::dynamodb_local::{client, fresh_table};
+use employee_api_tests::dynamodb_local::{self, client, fresh_table};
 use employee_api_tests::events::http_event;
 use employee_api_tests::invoke::request;
 use employee_api_tests::workspace_root;
@@ -340,11 +340,34 @@ async fn each_function_serves_exactly_the_routes_the_template_gives_it() {
 }
 
 #[test]
-fn each_function_is_granted_only_the_dynamodb_actions_it_calls_on_its_own_table() {
-    let expected: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::from([
-        ("get-employee", BTreeSet::from(["dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan"])),
-        ("add-employee", BTreeSet::from(["dynamodb:PutItem"])),
-        ("remove-employee", BTreeSet::from(["dynamodb:DeleteItem"])),
+fn each_function_is_granted_only_the_dynamodb_actions_it_calls_on_its_own_tables() {
+    // Per function and table. TransactWriteItems has no action of its own:
+    // it is authorized by the actions inside it (PutItem, DeleteItem).
+    let expected: BTreeMap<&str, BTreeSet<(&str, &str)>> = BTreeMap::from([
+        (
+            "get-employee",
+            BTreeSet::from([
+                ("EmployeeTable", "dynamodb:GetItem"),
+                ("EmployeeTable", "dynamodb:Query"),
+                ("EmployeeTable", "dynamodb:Scan"),
+            ]),
+        ),
+        (
+            "add-employee",
+            BTreeSet::from([
+                ("EmployeeTable", "dynamodb:PutItem"),
+                ("EmployeeTable", "dynamodb:GetItem"),
+                ("IdempotencyTable", "dynamodb:PutItem"),
+            ]),
+        ),
+        (
+            "remove-employee",
+            BTreeSet::from([
+                ("EmployeeTable", "dynamodb:DeleteItem"),
+                ("EmployeeTable", "dynamodb:GetItem"),
+                ("IdempotencyTable", "dynamodb:PutItem"),
+            ]),
+        ),
     ]);
     let template = template();
     let functions = functions(&template);
@@ -360,25 +383,29 @@ fn each_function_is_granted_only_the_dynamodb_actions_it_calls_on_its_own_table(
             });
             for statement in statements {
                 assert_eq!(statement["Effect"], "Allow", "{id}");
-                for action in statement["Action"].as_sequence().unwrap() {
-                    let action = action.as_str().unwrap();
-                    assert!(!action.contains('*'), "{id}: wildcard action {action}");
-                    actions.insert(action.to_owned());
-                }
                 let mut resource = Vec::new();
                 strings_in(&statement["Resource"], &mut resource);
-                assert!(
-                    resource.iter().any(|s| s.contains("EmployeeTable")),
-                    "{id}: resource is not the employee table: {resource:?}"
-                );
+                let table = ["EmployeeTable", "IdempotencyTable"]
+                    .into_iter()
+                    .find(|table| resource.iter().any(|s| s.contains(table)))
+                    .unwrap_or_else(|| {
+                        panic!("{id}: resource is not a table of ours: {resource:?}")
+                    });
                 assert!(
                     resource.iter().all(|s| !s.contains('*')),
                     "{id}: wildcard resource {resource:?}"
                 );
+                for action in statement["Action"].as_sequence().unwrap() {
+                    let action = action.as_str().unwrap();
+                    assert!(!action.contains('*'), "{id}: wildcard action {action}");
+                    actions.insert((table.to_owned(), action.to_owned()));
+                }
             }
         }
-        let expected: BTreeSet<String> =
-            expected[binary.as_str()].iter().map(|s| (*s).to_owned()).collect();
+        let expected: BTreeSet<(String, String)> = expected[binary.as_str()]
+            .iter()
+            .map(|(t, a)| ((*t).to_owned(), (*a).to_owned()))
+            .collect();
         assert_eq!(actions, expected, "{id}");
     }
 }
@@ -820,7 +847,8 @@ fn section_without(
 /// The Managed Instances template is template.yaml with the functions moved
 /// onto a capacity provider: every parameter, condition, rule, output and
 /// resource of template.yaml is in it unchanged, and the functions differ
-/// only in where they run.
+/// only in where they run. After a change to template.yaml, rewrite it with
+/// `python3 scripts/managed-instances-template.py`.
 #[test]
 fn the_managed_instances_template_is_the_main_one_but_where_the_functions_run() {
     let new_parameters = [
@@ -899,4 +927,39 @@ fn managed_instances_run_published_versions_with_2_gb_json_logs_and_the_set_conc
     ));
     assert!(is_ref(&properties["InstanceRequirements"]["Architectures"][0], "Architecture"));
     assert!(is_ref(&properties["ScalingConfig"]["MaxVCpuCount"], "ManagedInstancesMaxVCpuCount"));
+}
+
+#[tokio::test]
+async fn the_idempotency_table_expires_records_and_matches_the_tests_table() {
+    let template = template();
+    let table = &resources(&template)["IdempotencyTable"]["Properties"];
+    assert_eq!(table["BillingMode"], "PAY_PER_REQUEST");
+    assert_eq!(table["TimeToLiveSpecification"]["AttributeName"], "ExpiresAt");
+    assert_eq!(table["TimeToLiveSpecification"]["Enabled"], true);
+    let client = client();
+    let name = dynamodb_local::fresh_idempotency_table(&client).await;
+    let described = client.describe_table().table_name(&name).send().await.unwrap();
+    let local_keys: Vec<(String, String)> = described
+        .table
+        .unwrap()
+        .key_schema()
+        .iter()
+        .map(|k| (k.attribute_name().to_owned(), k.key_type().as_str().to_owned()))
+        .collect();
+    assert_eq!(local_keys, key_schema(&table["KeySchema"]));
+}
+
+#[test]
+fn write_safety_is_configured_from_parameters_off_by_default() {
+    let template = template();
+    let variables = &template["Globals"]["Function"]["Environment"]["Variables"];
+    assert!(is_ref(&variables["IDEMPOTENCY_TABLE_NAME"], "IdempotencyTable"));
+    assert!(is_ref(&variables["IDEMPOTENCY_RETENTION_HOURS"], "IdempotencyRetentionHours"));
+    assert!(is_ref(&variables["REQUIRE_IF_MATCH"], "RequireIfMatch"));
+    let parameters = &template["Parameters"];
+    assert_eq!(parameters["RequireIfMatch"]["Default"], "false");
+    assert_eq!(parameters["IdempotencyRetentionHours"]["Default"].as_u64(), Some(24));
+    // The range the functions accept (shared/src/config.rs).
+    assert_eq!(parameters["IdempotencyRetentionHours"]["MinValue"].as_u64(), Some(1));
+    assert_eq!(parameters["IdempotencyRetentionHours"]["MaxValue"].as_u64(), Some(8760));
 }

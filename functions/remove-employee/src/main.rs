@@ -3,7 +3,7 @@
 //! invocation reuses them.
 
 use employee_api::config::Config;
-use employee_api::functions::RemoveEmployee;
+use employee_api::functions::{RemoveEmployee, WriteRules};
 use employee_api::store::DynamoDbStore;
 use employee_api::{lambda, telemetry};
 use lambda_runtime::Error;
@@ -17,5 +17,5 @@ async fn serve() -> Result<(), Error> {
     telemetry::init_logging();
     let config = Config::from_env()?;
     let store = DynamoDbStore::open(&config).await;
-    lambda::run(RemoveEmployee(store)).await
+    lambda::run(RemoveEmployee(store, WriteRules::from(&config))).await
 }

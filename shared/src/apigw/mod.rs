@@ -2,6 +2,7 @@
 //! route takes from the request (id, body, query), calling the use case and
 //! writing its typed result as the HTTP answer.
 
+pub mod conditional;
 pub mod cursor;
 pub mod request;
 pub mod response;
@@ -12,9 +13,13 @@ pub use request::HttpRequest;
 pub use response::HttpResponse;
 
 use crate::employee::{Employee, EmployeeId, JobTitle};
-use crate::employees;
+use crate::employees::{self, keyed};
 use crate::error::ApiError;
-use crate::store::{ListQuery, PutOutcome, StoreDelete, StoreGet, StoreList, StorePut};
+use crate::idempotency::Idempotent;
+use crate::route::RouteKey;
+use crate::store::{
+    ListQuery, PutOutcome, StoreDelete, StoreGet, StoreList, StorePut, StoreRecord, StoreTransact,
+};
 
 pub const DEFAULT_PAGE_SIZE: u32 = 25;
 pub const MAX_PAGE_SIZE: u32 = 100;
@@ -62,10 +67,10 @@ struct EmployeePage<'a> {
     next_cursor: Option<String>,
 }
 
-/// `GET /employees/{employeeId}`
+/// `GET /employees/{employeeId}`, with the employee's `ETag`.
 pub async fn get<S: StoreGet>(store: &S, id: &EmployeeId) -> Result<HttpResponse, ApiError> {
-    let employee = employees::get(store, id).await?;
-    Ok(HttpResponse::json(200, &employee))
+    let stored = employees::get(store, id).await?;
+    Ok(HttpResponse::json(200, &stored.employee).with_etag(&stored.etag()))
 }
 
 /// `GET /employees`
@@ -82,23 +87,33 @@ pub async fn list<S: StoreList>(
     Ok(HttpResponse::json(200, &body))
 }
 
-/// `POST /employees`
-pub async fn create<S: StorePut>(
+/// `POST /employees`: 201 with `Location` and `ETag`; with an
+/// `Idempotency-Key`, done once and answered the same to every retry.
+pub async fn create<S: StorePut + StoreTransact + StoreRecord>(
     store: &S,
     request: &HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let body: NewEmployee = request.json_body()?;
     let employee =
         Employee::new(EmployeeId::parse(body.employee)?, JobTitle::parse(body.job_title)?);
+    if let Some(key) = request.idempotency_key()? {
+        let parts = [employee.id.as_str(), employee.job_title.as_str()];
+        let idempotent = Idempotent::new(RouteKey::CreateEmployee.name(), &key, &parts);
+        let keyed = keyed::create(store, employee, &idempotent, HttpResponse::render).await?;
+        return Ok(HttpResponse::keyed(keyed));
+    }
     let created = employees::create(store, employee).await?;
-    Ok(HttpResponse::created(&created.id, &created))
+    Ok(HttpResponse::created(&created.employee.id, &created.employee).with_etag(&created.etag))
 }
 
-/// `PUT /employees/{employeeId}`: 201 created or 200 replaced.
-pub async fn put<S: StorePut>(
+/// `PUT /employees/{employeeId}`: 201 created or 200 replaced, with the new
+/// `ETag`; `If-Match` / `If-None-Match: *` make it conditional (412), and
+/// `required` makes a precondition mandatory (428).
+pub async fn put<S: StoreGet + StorePut + StoreTransact + StoreRecord>(
     store: &S,
     id: EmployeeId,
     request: &HttpRequest,
+    required: bool,
 ) -> Result<HttpResponse, ApiError> {
     let body: EmployeeUpdate = request.json_body()?;
     if body.employee.as_deref().is_some_and(|e| e != id.as_str()) {
@@ -107,15 +122,42 @@ pub async fn put<S: StorePut>(
         ));
     }
     let employee = Employee::new(id, JobTitle::parse(body.job_title)?);
-    Ok(match employees::put(store, employee).await? {
-        (PutOutcome::Created, employee) => HttpResponse::created(&employee.id, &employee),
-        (PutOutcome::Replaced, employee) => HttpResponse::json(200, &employee),
-    })
+    let precondition = conditional::precondition(request, true, required)?;
+    if let Some(key) = request.idempotency_key()? {
+        let canonical = precondition.canonical();
+        let parts = [employee.id.as_str(), employee.job_title.as_str(), canonical.as_str()];
+        let idempotent = Idempotent::new(RouteKey::PutEmployee.name(), &key, &parts);
+        let keyed =
+            keyed::put(store, employee, &precondition, &idempotent, HttpResponse::render).await?;
+        return Ok(HttpResponse::keyed(keyed));
+    }
+    let (outcome, written) = employees::put(store, employee, &precondition).await?;
+    let response = match outcome {
+        PutOutcome::Created => HttpResponse::created(&written.employee.id, &written.employee),
+        PutOutcome::Replaced => HttpResponse::json(200, &written.employee),
+    };
+    Ok(response.with_etag(&written.etag))
 }
 
-/// `DELETE /employees/{employeeId}`: the removed employee.
-pub async fn remove<S: StoreDelete>(store: &S, id: &EmployeeId) -> Result<HttpResponse, ApiError> {
-    let removed = employees::remove(store, id).await?;
+/// `DELETE /employees/{employeeId}`: the removed employee; `If-Match` makes
+/// it conditional (412), `required` mandatory (428). With an
+/// `Idempotency-Key`, a retry gets the same 200 and body.
+pub async fn remove<S: StoreGet + StoreDelete + StoreTransact + StoreRecord>(
+    store: &S,
+    id: &EmployeeId,
+    request: &HttpRequest,
+    required: bool,
+) -> Result<HttpResponse, ApiError> {
+    let precondition = conditional::precondition(request, false, required)?;
+    if let Some(key) = request.idempotency_key()? {
+        let canonical = precondition.canonical();
+        let parts = [id.as_str(), canonical.as_str()];
+        let idempotent = Idempotent::new(RouteKey::RemoveEmployee.name(), &key, &parts);
+        let keyed =
+            keyed::remove(store, id, &precondition, &idempotent, HttpResponse::render).await?;
+        return Ok(HttpResponse::keyed(keyed));
+    }
+    let removed = employees::remove(store, id, &precondition).await?;
     Ok(HttpResponse::json(200, &removed))
 }
 

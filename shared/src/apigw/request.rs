@@ -7,6 +7,7 @@ use base64::engine::general_purpose::STANDARD;
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
+use crate::idempotency::IdempotencyKey;
 use crate::payload::{HttpEvent, Query};
 
 /// Bodies above this size are refused with 413 (an employee is < 500 bytes).
@@ -19,8 +20,18 @@ pub struct HttpRequest {
     pub employee_id_parameter: Option<String>,
     pub query: Query,
     pub content_type: Option<String>,
+    /// `If-Match`, `If-None-Match` and `Idempotency-Key`, as sent.
+    pub write_headers: WriteHeaders,
     /// The body as sent, base64-decoded if API Gateway encoded it.
     pub body: Vec<u8>,
+}
+
+/// The headers that make a write conditional or idempotent.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WriteHeaders {
+    pub if_match: Option<String>,
+    pub if_none_match: Option<String>,
+    pub idempotency_key: Option<String>,
 }
 
 impl TryFrom<HttpEvent> for HttpRequest {
@@ -42,12 +53,23 @@ impl TryFrom<HttpEvent> for HttpRequest {
             employee_id_parameter: event.employee_id_parameter,
             query: event.query,
             content_type: event.headers.content_type,
+            write_headers: WriteHeaders {
+                if_match: event.headers.if_match,
+                if_none_match: event.headers.if_none_match,
+                idempotency_key: event.headers.idempotency_key,
+            },
             body,
         })
     }
 }
 
 impl HttpRequest {
+    /// The `Idempotency-Key`, if the request has one (400 if it is invalid).
+    pub fn idempotency_key(&self) -> Result<Option<IdempotencyKey>, ApiError> {
+        let key = self.write_headers.idempotency_key.as_deref();
+        Ok(key.map(IdempotencyKey::from_header).transpose()?)
+    }
+
     /// Reads the JSON body into `T`, after checking its media type and size.
     /// Unknown fields, wrong types and malformed JSON are 400s; `T` decides
     /// which fields exist (`#[serde(deny_unknown_fields)]`).
@@ -120,6 +142,7 @@ mod tests {
             employee_id_parameter: None,
             query,
             content_type: content_type.map(str::to_owned),
+            write_headers: WriteHeaders::default(),
             body: body.as_bytes().to_vec(),
         }
     }

@@ -5,7 +5,10 @@ use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 use serde::Serialize;
 
 use crate::employee::EmployeeId;
+use crate::employees::{self, keyed::Done};
 use crate::error::{ApiError, RETRY_AFTER_SECONDS};
+use crate::idempotency::{Answer, Keyed};
+use crate::revision::ETag;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -31,6 +34,11 @@ pub struct ResponseHeaders {
     pub allow: Option<&'static str>,
     #[serde(rename = "retry-after", skip_serializing_if = "Option::is_none")]
     pub retry_after: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub etag: Option<String>,
+    /// `true` on an answer replayed for an idempotency key.
+    #[serde(rename = "idempotent-replayed", skip_serializing_if = "Option::is_none")]
+    pub idempotent_replayed: Option<&'static str>,
 }
 
 /// The JSON error body: `{"error":"<Code>","message":"<sentence>"}`.
@@ -59,6 +67,8 @@ impl HttpResponse {
                 location: None,
                 allow: None,
                 retry_after: None,
+                etag: None,
+                idempotent_replayed: None,
             },
             body,
             is_base64_encoded: false,
@@ -71,6 +81,39 @@ impl HttpResponse {
         let mut response = Self::json(201, value);
         response.headers.location = Some(location_of(id));
         response
+    }
+
+    /// The same response with an `ETag`.
+    pub fn with_etag(mut self, etag: &ETag) -> Self {
+        self.headers.etag = Some(etag.header());
+        self
+    }
+
+    /// The answer to a keyed request, first or replayed.
+    pub fn keyed(keyed: Keyed) -> Self {
+        let Answer { status, location, etag, body } = keyed.answer;
+        let mut response = Self::json(status, &());
+        response.body = body;
+        response.headers.location = location;
+        response.headers.etag = etag;
+        response.headers.idempotent_replayed = keyed.replayed.then_some("true");
+        response
+    }
+
+    /// What a keyed write's result is answered with (and recorded as).
+    pub fn render(result: &Result<Done, employees::Error>) -> Answer {
+        let response = match result {
+            Ok(Done::Created(v)) => Self::created(&v.employee.id, &v.employee).with_etag(&v.etag),
+            Ok(Done::Replaced(v)) => Self::json(200, &v.employee).with_etag(&v.etag),
+            Ok(Done::Removed(employee)) => Self::json(200, employee),
+            Err(error) => Self::error(&ApiError::from(error.clone())),
+        };
+        Answer {
+            status: response.status_code,
+            location: response.headers.location,
+            etag: response.headers.etag,
+            body: response.body,
+        }
     }
 
     /// The error's status, stable code and sentence, and the headers that

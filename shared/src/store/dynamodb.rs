@@ -1,16 +1,23 @@
 //! The DynamoDB store, on the original sample's schema: partition key
-//! `EmployeeId` (S) and attribute `JobTitle` (S). Other attributes an item may
-//! carry are ignored when reading.
+//! `EmployeeId` (S) and attribute `JobTitle` (S), plus `Version` (N) on every
+//! item this API writes (optional when reading). Other attributes an item
+//! may carry are ignored when reading.
 
 mod client;
+mod conditions;
 mod connect;
 mod errors;
+mod records;
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 
+use std::time::Duration;
+
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::config::http::HttpResponse;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use serde::{Deserialize, Serialize};
 use serde_dynamo::aws_sdk_dynamodb_1::{from_item, from_items, to_item};
@@ -20,14 +27,17 @@ pub use client::{
     DYNAMODB_INITIAL_BACKOFF, DYNAMODB_MAX_ATTEMPTS, DYNAMODB_MAX_BACKOFF,
     DYNAMODB_OPERATION_TIMEOUT, client, client_config,
 };
+use conditions::Condition;
 pub use connect::CONNECT_TIMEOUT;
 use errors::classify;
 
 use super::{
-    ListQuery, Page, PageKey, PutOutcome, StoreDelete, StoreError, StoreGet, StoreList, StorePut,
+    Expect, ListQuery, Page, PageKey, PutOutcome, Read, StoreDelete, StoreError, StoreGet,
+    StoreList, StorePut,
 };
 use crate::config::{Config, DEFAULT_JOB_TITLE_INDEX};
 use crate::employee::{Employee, EmployeeId, JobTitle};
+use crate::revision::{Stored, Version};
 
 /// The global secondary index (`JobTitle` HASH, `EmployeeId` RANGE) that
 /// `GET /employees?jobTitle=` queries.
@@ -35,19 +45,26 @@ pub const JOB_TITLE_INDEX: &str = DEFAULT_JOB_TITLE_INDEX;
 
 pub(super) const ID: &str = "EmployeeId";
 const TITLE: &str = "JobTitle";
+const VERSION: &str = "Version";
 
-/// An item as stored: the sample's attribute names.
+/// An item as stored: the sample's attribute names, and our version.
 #[derive(Serialize, Deserialize)]
 struct Item {
     #[serde(rename = "EmployeeId")]
     id: String,
     #[serde(rename = "JobTitle")]
     job_title: String,
+    #[serde(rename = "Version", default, skip_serializing_if = "Option::is_none")]
+    version: Option<u64>,
 }
 
-impl From<&Employee> for Item {
-    fn from(e: &Employee) -> Self {
-        Self { id: e.id.as_str().to_owned(), job_title: e.job_title.as_str().to_owned() }
+impl Item {
+    fn new(e: &Employee, version: Version) -> Self {
+        Self {
+            id: e.id.as_str().to_owned(),
+            job_title: e.job_title.as_str().to_owned(),
+            version: Some(version.get()),
+        }
     }
 }
 
@@ -57,6 +74,20 @@ impl From<Item> for Employee {
     }
 }
 
+impl From<Item> for Stored {
+    fn from(item: Item) -> Self {
+        let version = item.version.map(Version::from_stored);
+        Stored { employee: item.into(), version }
+    }
+}
+
+/// Where keyed requests record their answers, and for how long.
+#[derive(Debug, Clone)]
+pub struct IdempotencyTable {
+    pub name: String,
+    pub retention: Duration,
+}
+
 #[derive(Debug, Clone)]
 pub struct DynamoDbStore {
     client: Client,
@@ -64,13 +95,21 @@ pub struct DynamoDbStore {
     /// `None` for a table without the index (such as the original sample's):
     /// job-title listings then scan with a filter instead of querying.
     job_title_index: Option<String>,
+    /// `None` when no idempotency table is configured: keyed requests then
+    /// fail with an internal error that names the missing variable.
+    idempotency: Option<IdempotencyTable>,
 }
 
 impl DynamoDbStore {
     /// `client` should be built once per process and reused: it holds the
     /// connection pool, so the TLS handshake is paid once per container.
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Self { client, table: table.into(), job_title_index: Some(JOB_TITLE_INDEX.to_owned()) }
+        Self {
+            client,
+            table: table.into(),
+            job_title_index: Some(JOB_TITLE_INDEX.to_owned()),
+            idempotency: None,
+        }
     }
 
     /// The store `config` describes, on a client of its own (built once per
@@ -78,6 +117,12 @@ impl DynamoDbStore {
     pub fn from_config(config: &Config) -> Self {
         Self::new(client(&config.dynamodb), &config.table_name)
             .with_job_title_index(config.job_title_index.clone())
+            .with_idempotency(
+                config
+                    .idempotency_table
+                    .clone()
+                    .map(|name| IdempotencyTable { name, retention: config.idempotency_retention }),
+            )
     }
 
     pub fn with_job_title_index(mut self, index: Option<String>) -> Self {
@@ -85,90 +130,106 @@ impl DynamoDbStore {
         self
     }
 
+    pub fn with_idempotency(mut self, table: Option<IdempotencyTable>) -> Self {
+        self.idempotency = table;
+        self
+    }
+
     fn key(id: &EmployeeId) -> HashMap<String, AttributeValue> {
         HashMap::from([(ID.to_owned(), AttributeValue::S(id.as_str().to_owned()))])
     }
 
-    fn item(employee: &Employee) -> Result<HashMap<String, AttributeValue>, StoreError> {
-        to_item(Item::from(employee)).map_err(|e| StoreError::Internal(e.to_string()))
+    fn item(
+        employee: &Employee,
+        version: Version,
+    ) -> Result<HashMap<String, AttributeValue>, StoreError> {
+        to_item(Item::new(employee, version)).map_err(|e| StoreError::Internal(e.to_string()))
     }
 }
 
-fn employee_from(item: HashMap<String, AttributeValue>) -> Result<Employee, StoreError> {
+fn stored_from(item: HashMap<String, AttributeValue>) -> Result<Stored, StoreError> {
     from_item::<Item>(item)
-        .map(Employee::from)
+        .map(Stored::from)
         .map_err(|e| StoreError::Internal(format!("malformed item: {e}")))
 }
 
+/// Whether an SDK error is a failed condition.
+fn condition_failed<E>(err: &SdkError<E, HttpResponse>) -> bool
+where
+    E: ProvideErrorMetadata,
+{
+    err.as_service_error().and_then(|e| e.code()) == Some("ConditionalCheckFailedException")
+}
+
 impl StoreGet for DynamoDbStore {
-    async fn get(&self, id: &EmployeeId) -> Result<Option<Employee>, StoreError> {
+    async fn read(&self, id: &EmployeeId, read: Read) -> Result<Option<Stored>, StoreError> {
         let output = boxed(
-            self.client.get_item().table_name(&self.table).set_key(Some(Self::key(id))).send(),
+            self.client
+                .get_item()
+                .table_name(&self.table)
+                .set_key(Some(Self::key(id)))
+                .set_consistent_read((read == Read::Consistent).then_some(true))
+                .send(),
         )
         .await
         .map_err(classify)?;
-        output.item.map(employee_from).transpose()
+        output.item.map(stored_from).transpose()
     }
 }
 
 impl StorePut for DynamoDbStore {
-    async fn create(&self, employee: &Employee) -> Result<(), StoreError> {
+    async fn write(
+        &self,
+        employee: &Employee,
+        version: Version,
+        expect: &Expect,
+    ) -> Result<PutOutcome, StoreError> {
+        let condition = Condition::of(expect);
         let result = boxed(
             self.client
                 .put_item()
                 .table_name(&self.table)
-                .set_item(Some(Self::item(employee)?))
-                .condition_expression("attribute_not_exists(#id)")
-                .expression_attribute_names("#id", ID)
+                .set_item(Some(Self::item(employee, version)?))
+                .set_condition_expression(condition.expression)
+                .set_expression_attribute_names(condition.names)
+                .set_expression_attribute_values(condition.values)
+                .return_values(ReturnValue::AllOld)
                 .send(),
         )
         .await;
         match result {
-            Ok(_) => Ok(()),
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Err(StoreError::AlreadyExists(employee.id.clone()))
-            }
+            Ok(output) => Ok(match output.attributes {
+                Some(old) if !old.is_empty() => PutOutcome::Replaced,
+                _ => PutOutcome::Created,
+            }),
+            Err(err) if condition_failed(&err) => Err(StoreError::ConditionFailed),
             Err(err) => Err(classify(err)),
         }
-    }
-
-    async fn put(&self, employee: &Employee) -> Result<PutOutcome, StoreError> {
-        let output = boxed(
-            self.client
-                .put_item()
-                .table_name(&self.table)
-                .set_item(Some(Self::item(employee)?))
-                .return_values(ReturnValue::AllOld)
-                .send(),
-        )
-        .await
-        .map_err(classify)?;
-        Ok(match output.attributes {
-            Some(old) if !old.is_empty() => PutOutcome::Replaced,
-            _ => PutOutcome::Created,
-        })
     }
 }
 
 impl StoreDelete for DynamoDbStore {
-    async fn delete(&self, id: &EmployeeId) -> Result<Option<Employee>, StoreError> {
-        let output = boxed(
+    async fn remove(&self, id: &EmployeeId, expect: &Expect) -> Result<Option<Stored>, StoreError> {
+        let condition = Condition::of(expect);
+        let result = boxed(
             self.client
                 .delete_item()
                 .table_name(&self.table)
                 .set_key(Some(Self::key(id)))
+                .set_condition_expression(condition.expression)
+                .set_expression_attribute_names(condition.names)
+                .set_expression_attribute_values(condition.values)
                 .return_values(ReturnValue::AllOld)
                 .send(),
         )
-        .await
-        .map_err(classify)?;
-        match output.attributes {
-            Some(old) if !old.is_empty() => employee_from(old).map(Some),
-            _ => Ok(None),
+        .await;
+        match result {
+            Ok(output) => match output.attributes {
+                Some(old) if !old.is_empty() => stored_from(old).map(Some),
+                _ => Ok(None),
+            },
+            Err(err) if condition_failed(&err) => Err(StoreError::ConditionFailed),
+            Err(err) => Err(classify(err)),
         }
     }
 }

@@ -2,24 +2,32 @@
 //!
 //! Each use case takes only the traits it calls, so each function's binary
 //! depends on, and its IAM role grants, exactly those operations:
-//! get-employee `GetItem` + `Query`/`Scan`, add-employee `PutItem`,
-//! remove-employee `DeleteItem`.
+//! get-employee `GetItem` + `Query`/`Scan`; add-employee `PutItem`, and for
+//! conditional and keyed writes `GetItem` and `TransactWriteItems` (with the
+//! idempotency table); remove-employee `DeleteItem`, and likewise `GetItem`
+//! and `TransactWriteItems`.
 
 pub mod dynamodb;
 mod memory;
+mod writes;
 
 use std::future::Future;
 
 pub use dynamodb::{CONNECT_TIMEOUT, DynamoDbStore, JOB_TITLE_INDEX};
 pub use memory::{Fault, MemoryStore};
+pub use writes::{Expect, RecordError, StoreRecord, StoreTransact, TransactError, Write};
 
 use crate::employee::{Employee, EmployeeId, JobTitle};
+use crate::revision::{Stored, Version};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StoreError {
     /// A conditional create found the id taken; nothing was written.
     #[error("employee {0} already exists")]
     AlreadyExists(EmployeeId),
+    /// A write's condition ([`Expect`]) was false; nothing was written.
+    #[error("the write's condition failed")]
+    ConditionFailed,
     /// Throttled, timed out or unreachable after the bounded retries: the
     /// caller may try again later.
     #[error("DynamoDB unavailable: {0}")]
@@ -59,34 +67,95 @@ pub struct Page {
     pub next: Option<PageKey>,
 }
 
+/// How fresh a read must be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Read {
+    /// Eventually consistent (half the cost): what `GET` serves.
+    Eventual,
+    /// Strongly consistent: what a write about to be conditioned on it reads.
+    Consistent,
+}
+
 /// `GetItem`
 pub trait StoreGet {
+    /// The employee with its version, if it exists.
+    fn read(
+        &self,
+        id: &EmployeeId,
+        read: Read,
+    ) -> impl Future<Output = Result<Option<Stored>, StoreError>> + Send;
+
     fn get(
         &self,
         id: &EmployeeId,
-    ) -> impl Future<Output = Result<Option<Employee>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Option<Employee>, StoreError>> + Send
+    where
+        Self: Sync,
+    {
+        async move { Ok(self.read(id, Read::Eventual).await?.map(|stored| stored.employee)) }
+    }
 }
 
 /// `PutItem`
 pub trait StorePut {
+    /// Stores `employee` at `version` if `expect` holds of the item stored
+    /// ([`StoreError::ConditionFailed`] otherwise; nothing written).
+    fn write(
+        &self,
+        employee: &Employee,
+        version: Version,
+        expect: &Expect,
+    ) -> impl Future<Output = Result<PutOutcome, StoreError>> + Send;
+
     /// Creates `employee` unless its id exists ([`StoreError::AlreadyExists`]);
     /// never overwrites.
-    fn create(&self, employee: &Employee) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn create(&self, employee: &Employee) -> impl Future<Output = Result<(), StoreError>> + Send
+    where
+        Self: Sync,
+    {
+        async move {
+            match self.write(employee, Version::new(), &Expect::Absent).await {
+                Ok(_) => Ok(()),
+                Err(StoreError::ConditionFailed) => {
+                    Err(StoreError::AlreadyExists(employee.id.clone()))
+                }
+                Err(other) => Err(other),
+            }
+        }
+    }
 
     /// Creates or replaces `employee`.
     fn put(
         &self,
         employee: &Employee,
-    ) -> impl Future<Output = Result<PutOutcome, StoreError>> + Send;
+    ) -> impl Future<Output = Result<PutOutcome, StoreError>> + Send
+    where
+        Self: Sync,
+    {
+        self.write(employee, Version::new(), &Expect::Anything)
+    }
 }
 
 /// `DeleteItem`
 pub trait StoreDelete {
+    /// Deletes the employee if `expect` holds ([`StoreError::ConditionFailed`]
+    /// otherwise) and returns what was stored, or `None` if absent.
+    fn remove(
+        &self,
+        id: &EmployeeId,
+        expect: &Expect,
+    ) -> impl Future<Output = Result<Option<Stored>, StoreError>> + Send;
+
     /// Deletes the employee and returns what was stored, or `None` if absent.
     fn delete(
         &self,
         id: &EmployeeId,
-    ) -> impl Future<Output = Result<Option<Employee>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Option<Employee>, StoreError>> + Send
+    where
+        Self: Sync,
+    {
+        async move { Ok(self.remove(id, &Expect::Anything).await?.map(|stored| stored.employee)) }
+    }
 }
 
 /// `Query` on the job-title index, or `Scan` when unfiltered.
@@ -97,33 +166,33 @@ pub trait StoreList {
 /// A shared reference to a store is a store: a function can serve from a
 /// store it does not own (the tests share one store between functions).
 impl<S: StoreGet + Sync> StoreGet for &S {
-    fn get(
+    fn read(
         &self,
         id: &EmployeeId,
-    ) -> impl Future<Output = Result<Option<Employee>, StoreError>> + Send {
-        S::get(self, id)
+        read: Read,
+    ) -> impl Future<Output = Result<Option<Stored>, StoreError>> + Send {
+        S::read(self, id, read)
     }
 }
 
 impl<S: StorePut + Sync> StorePut for &S {
-    fn create(&self, employee: &Employee) -> impl Future<Output = Result<(), StoreError>> + Send {
-        S::create(self, employee)
-    }
-
-    fn put(
+    fn write(
         &self,
         employee: &Employee,
+        version: Version,
+        expect: &Expect,
     ) -> impl Future<Output = Result<PutOutcome, StoreError>> + Send {
-        S::put(self, employee)
+        S::write(self, employee, version, expect)
     }
 }
 
 impl<S: StoreDelete + Sync> StoreDelete for &S {
-    fn delete(
+    fn remove(
         &self,
         id: &EmployeeId,
-    ) -> impl Future<Output = Result<Option<Employee>, StoreError>> + Send {
-        S::delete(self, id)
+        expect: &Expect,
+    ) -> impl Future<Output = Result<Option<Stored>, StoreError>> + Send {
+        S::remove(self, id, expect)
     }
 }
 

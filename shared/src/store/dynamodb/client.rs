@@ -5,9 +5,12 @@
 use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::config::retry::RetryConfig;
+use aws_sdk_dynamodb::config::interceptors::InterceptorContext;
+use aws_sdk_dynamodb::config::retry::{ClassifyRetry, RetryAction, RetryConfig};
 use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::config::{BehaviorVersion, Region};
+use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_smithy_http_client::tls::{self, TlsContext, TrustStore, rustls_provider::CryptoMode};
 
 use crate::config::{DynamoDbSettings, Trust};
@@ -73,11 +76,38 @@ pub fn client_config(settings: &DynamoDbSettings) -> aws_sdk_dynamodb::config::B
                 .operation_timeout(DYNAMODB_OPERATION_TIMEOUT)
                 .build(),
         )
+        .retry_classifier(TransactionConflicts)
         .interceptor(DynamoDbCallMeter);
     if let Some(endpoint_url) = &settings.endpoint_url {
         builder = builder.endpoint_url(endpoint_url);
     }
     builder
+}
+
+/// Retries a `PutItem` or `DeleteItem` refused with
+/// `TransactionConflictException`: a keyed write's transaction holds the
+/// item for milliseconds, so the SDK's bounded back-off outlasts it. (The
+/// SDK's own classifiers do not know this code.)
+#[derive(Debug)]
+struct TransactionConflicts;
+
+impl ClassifyRetry for TransactionConflicts {
+    fn classify_retry(&self, ctx: &InterceptorContext) -> RetryAction {
+        let Some(Err(error)) = ctx.output_or_error() else {
+            return RetryAction::NoActionIndicated;
+        };
+        let conflict = error.as_operation_error().is_some_and(|e| {
+            e.downcast_ref::<PutItemError>()
+                .is_some_and(PutItemError::is_transaction_conflict_exception)
+                || e.downcast_ref::<DeleteItemError>()
+                    .is_some_and(DeleteItemError::is_transaction_conflict_exception)
+        });
+        if conflict { RetryAction::transient_error() } else { RetryAction::NoActionIndicated }
+    }
+
+    fn name(&self) -> &'static str {
+        "TransactionConflicts"
+    }
 }
 
 #[cfg(test)]

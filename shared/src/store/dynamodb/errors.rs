@@ -32,6 +32,9 @@ where
                         | "InternalServerError"
                         | "ServiceUnavailable"
                         | "LimitExceededException"
+                        // A plain write to an item a keyed write's
+                        // transaction holds: it commits in milliseconds.
+                        | "TransactionConflictException"
                 );
             let detail = format!(
                 "{code} (HTTP {}): {}",
@@ -71,6 +74,7 @@ mod tests {
             "RequestLimitExceeded",
             "InternalServerError",
             "ServiceUnavailable",
+            "TransactionConflictException",
         ] {
             assert!(matches!(service_error(code), StoreError::Unavailable(_)), "{code}");
         }

@@ -41,6 +41,9 @@ use workloads::{Add, Get, Remove};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
+/// `(label, program, extra environment)`: a variant of get-employee.
+type Variant = (String, PathBuf, Vec<(String, String)>);
+
 struct Options {
     cold_runs: usize,
     warm: usize,
@@ -52,7 +55,7 @@ struct Options {
     naive: Option<PathBuf>,
     /// `(label, program, extra environment)` of further Rust subjects over
     /// TLS (variants of get-employee, to measure a lever).
-    extra: Vec<(String, PathBuf, Vec<(String, String)>)>,
+    extra: Vec<Variant>,
     /// `(concurrency, invocations)` of each one-process concurrency run.
     concurrency: Vec<(usize, usize)>,
     sweep: SweepOptions,

@@ -264,7 +264,11 @@ fn spawn(
     let mut command = match quota {
         Some(Quota { group, init: InitMode::Throttled, launcher }) => {
             let mut command = Command::new(launcher);
-            command.arg(group.dir()).arg(log).arg(&subject.program);
+            command
+                .arg(group.dir())
+                .arg(crate::cpu_quota::subject_cpu().to_string())
+                .arg(log)
+                .arg(&subject.program);
             command.stdin(Stdio::piped()).stdout(Stdio::piped());
             command
         }

@@ -25,6 +25,8 @@
 
 use std::path::{Path, PathBuf};
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use nix::sched::{CpuSet, sched_setaffinity};
 use nix::unistd::Pid;
 
@@ -42,22 +44,31 @@ pub fn quota_us(memory_mb: u32) -> u64 {
     (PERIOD_US as f64 * f64::from(memory_mb) / f64::from(FULL_VCPU_MB)).round() as u64
 }
 
-/// One group per memory size, under a parent made for this run; removed
-/// when dropped (after the processes in them have ended).
+/// The memory sizes whose quota this run can apply, under a parent group
+/// made for this run (removed when dropped).
 pub struct CpuGroups {
     parent: PathBuf,
     groups: Vec<CpuGroup>,
 }
 
-#[derive(Debug, Clone)]
+/// A memory size's quota. Each process gets a group of its own
+/// ([`CpuGroup::fresh`]): a group's per-CPU run queue keeps the runtime a
+/// process overran before it was throttled, and a process that inherited
+/// that debt would start throttled.
+#[derive(Debug)]
 pub struct CpuGroup {
     pub memory_mb: u32,
-    dir: PathBuf,
+    parent: PathBuf,
+    /// Set on the group of one process, which removes it when dropped.
+    dir: Option<PathBuf>,
 }
 
+/// Numbers the groups made for single processes.
+static FRESH: AtomicUsize = AtomicUsize::new(0);
+
 impl CpuGroups {
-    /// Makes the groups, or says why they cannot be made here (no cgroup v1
-    /// `cpu` controller, not writable, not root…).
+    /// Checks that groups can be made here, with a quota, or says why not
+    /// (no cgroup v1 `cpu` controller, not writable, not root…).
     pub fn create(sizes: &[u32]) -> Result<Self, String> {
         let controller = Path::new(CPU_CONTROLLER);
         if !controller.join("cpu.cfs_quota_us").is_file() {
@@ -69,15 +80,17 @@ impl CpuGroups {
         let parent = controller.join(format!("{GROUP_PREFIX}{}", std::process::id()));
         std::fs::create_dir_all(&parent)
             .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
-        let mut made = Self { parent, groups: Vec::new() };
-        for &memory_mb in sizes {
-            let dir = made.parent.join(format!("{memory_mb}mb"));
-            let quota_us = quota_us(memory_mb);
-            std::fs::create_dir_all(&dir)
-                .and_then(|()| std::fs::write(dir.join("cpu.cfs_period_us"), PERIOD_US.to_string()))
-                .and_then(|()| std::fs::write(dir.join("cpu.cfs_quota_us"), quota_us.to_string()))
-                .map_err(|e| format!("cannot set a CPU quota in {}: {e}", dir.display()))?;
-            made.groups.push(CpuGroup { memory_mb, dir });
+        let made = Self {
+            groups: sizes
+                .iter()
+                .map(|&memory_mb| CpuGroup { memory_mb, parent: parent.clone(), dir: None })
+                .collect(),
+            parent,
+        };
+        for group in &made.groups {
+            group
+                .fresh()
+                .map_err(|e| format!("cannot set a CPU quota in {}: {e}", made.parent.display()))?;
         }
         Ok(made)
     }
@@ -88,15 +101,29 @@ impl CpuGroups {
 }
 
 impl CpuGroup {
-    /// The group's directory, where `cpu-quota-exec` moves itself.
+    /// A new group with this size's quota, for one process.
+    pub fn fresh(&self) -> std::io::Result<CpuGroup> {
+        let n = FRESH.fetch_add(1, Ordering::Relaxed);
+        let dir = self.parent.join(format!("{}mb-{n}", self.memory_mb));
+        std::fs::create_dir(&dir)?;
+        let group =
+            CpuGroup { memory_mb: self.memory_mb, parent: self.parent.clone(), dir: Some(dir) };
+        let dir = group.dir();
+        std::fs::write(dir.join("cpu.cfs_period_us"), PERIOD_US.to_string())?;
+        std::fs::write(dir.join("cpu.cfs_quota_us"), quota_us(self.memory_mb).to_string())?;
+        Ok(group)
+    }
+
+    /// The group's directory, where `cpu-quota-exec` moves itself (a
+    /// process's own group; the parent for a size's template).
     pub fn dir(&self) -> &Path {
-        &self.dir
+        self.dir.as_deref().unwrap_or(&self.parent)
     }
 
     /// Moves every thread of `pid` into the group, on the subjects' CPU
     /// (slow: never timed).
     pub fn admit(&self, pid: u32) -> std::io::Result<()> {
-        std::fs::write(self.dir.join("cgroup.procs"), pid.to_string())?;
+        std::fs::write(self.dir().join("cgroup.procs"), pid.to_string())?;
         for task in std::fs::read_dir(format!("/proc/{pid}/task"))? {
             let tid = task?.file_name().to_string_lossy().parse().unwrap_or(0);
             pin(Pid::from_raw(tid), subject_cpu())?;
@@ -106,12 +133,23 @@ impl CpuGroup {
 
     /// How many periods the group was throttled in so far.
     pub fn throttled_periods(&self) -> u64 {
-        std::fs::read_to_string(self.dir.join("cpu.stat"))
+        std::fs::read_to_string(self.dir().join("cpu.stat"))
             .ok()
             .and_then(|stat| {
                 stat.lines().find_map(|l| l.strip_prefix("nr_throttled ")?.trim().parse().ok())
             })
             .unwrap_or(0)
+    }
+}
+
+impl Drop for CpuGroup {
+    /// Removes a process's group (its process has ended by then: a group
+    /// that still holds one cannot be removed, and stays until the run's
+    /// parent is cleaned up by a later run).
+    fn drop(&mut self) {
+        if let Some(dir) = &self.dir {
+            let _ = std::fs::remove_dir(dir);
+        }
     }
 }
 
@@ -130,9 +168,6 @@ pub fn pin(tid: Pid, cpu: usize) -> std::io::Result<()> {
 
 impl Drop for CpuGroups {
     fn drop(&mut self) {
-        for group in &self.groups {
-            let _ = std::fs::remove_dir(&group.dir);
-        }
         let _ = std::fs::remove_dir(&self.parent);
     }
 }

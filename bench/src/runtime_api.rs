@@ -122,6 +122,8 @@ pub struct Running {
     child: Child,
     server: Server,
     name: String,
+    /// The process's own CPU-quota group, removed after the process ends.
+    group: Option<CpuGroup>,
 }
 
 /// Starts `subject` as Lambda would with `memory_mb` configured, under
@@ -136,10 +138,12 @@ pub fn cold_start(
 ) -> Result<(Cold, Running), BoxError> {
     let server = Server::bind()?;
     let log = log_dir.join(format!("{}-{}.log", subject.name, *invocation));
+    // A group of its own, with the size's quota and nothing owed.
+    let group = quota.map(|q| q.group.fresh()).transpose()?;
+    let quota = quota.zip(group.as_ref()).map(|(q, group)| Quota { group, ..q });
     let (child, started, cpu_before, faults_before) =
         spawn(subject, server.port, memory_mb, quota, &log)?;
-    let throttled_before = quota.map_or(0, |q| q.group.throttled_periods());
-    let mut process = Running { child, server, name: subject.name.clone() };
+    let mut process = Running { child, server, name: subject.name.clone(), group: None };
     let (first_poll, polled_at) = process.expect_next()?;
     let init = polled_at.saturating_duration_since(started);
     let init_cpu = cpu_time(process.child.id()).saturating_sub(cpu_before);
@@ -159,8 +163,8 @@ pub fn cold_start(
         Some(Quota { init: InitMode::Unthrottled, .. }) => init + first_request,
         _ => responded - started,
     };
-    let throttled_periods =
-        quota.map_or(0, |q| q.group.throttled_periods().saturating_sub(throttled_before));
+    let throttled_periods = quota.map_or(0, |q| q.group.throttled_periods());
+    process.group = group;
     Ok((
         Cold { init, first_response, first_request, cpu, init_cpu, throttled_periods, page_faults },
         process,

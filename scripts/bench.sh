@@ -31,6 +31,15 @@ source "$(dirname "$0")/common.sh"
 cd "$ROOT"
 
 "$ROOT/scripts/install-tools.sh"
+# The TLS endpoint presents an RSA 2048 chain, as DynamoDB does; its keys come
+# from `openssl genpkey`.
+if ! command -v openssl >/dev/null; then
+    [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null ||
+        die "openssl is required to make the benchmark's RSA keys (apt-get install openssl)"
+    log "Installing openssl with apt-get (the benchmark's RSA keys)"
+    apt-get install -y --no-install-recommends openssl >&2 ||
+        { apt-get update >&2 && apt-get install -y --no-install-recommends openssl >&2; }
+fi
 # The functions as `sam build` builds them (cargo lambda's release flags), the
 # floor with the same flags, and the harness too, so all of it shares one
 # build (and, in the test command, the build `sam build` already made).

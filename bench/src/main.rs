@@ -398,6 +398,8 @@ fn main() -> Result<(), BoxError> {
         );
         chart::draw(&options.chart, &subjects, &results, &caption)?;
         eprintln!("bench: chart written to {}", options.chart.display());
+    } else {
+        eprintln!("bench: no chart: no memory size was measured under a CPU quota");
     }
 
     println!("{report}");

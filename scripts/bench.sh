@@ -1,28 +1,52 @@
 #!/usr/bin/env bash
 # The cold-start and latency benchmark (README, "Performance").
 #
-#   ./scripts/bench.sh           the full run: 5 cold starts per subject,
-#                                2,000 warm invocations, and the Python and
+#   ./scripts/bench.sh           the full run: without a CPU quota, 5 cold
+#                                starts per subject and 2,000 warm
+#                                invocations; then the memory sweep, each
+#                                subject at 128, 256, 512, 1024 and 1769 MB's
+#                                CPU quota, init unthrottled and throttled,
+#                                with the cost per million requests and the
+#                                chart bench/memory-sweep.svg. Subjects: the
+#                                functions, the floor, the naive Rust function
+#                                (bench/naive, built here) and the Python and
 #                                Node.js baselines (installed by
 #                                scripts/bench-baselines.sh on first use)
 #   ./scripts/bench.sh --quick   the smoke the test command runs: 1 cold
 #                                start, 20 warm invocations, Rust subjects
-#                                only; it proves the benchmark still works,
-#                                its figures mean little
+#                                only, and the sweep at 128 MB alone; it
+#                                proves the benchmark still works, its
+#                                figures mean little
 #
-# Extra arguments go to the bench binary (--cold-runs N, --warm N, --out FILE).
-# Figures: a Markdown table on stdout and JSON in target/bench/.
+# The CPU quota needs a writable cgroup v1 cpu controller
+# (/sys/fs/cgroup/cpu) and root; without one the benchmark says so in one
+# line and runs without a quota.
+#
+# Extra arguments go to the bench binary (--cold-runs N, --warm N, --out FILE,
+# --sizes MB,…, --sweep-cold-runs N, --sweep-warm N, --sweep-only, --subject
+# 'LABEL|PROGRAM|NAME=VALUE,…' for a variant: the usage `bench --help` prints).
+# Figures: Markdown tables on stdout and JSON in target/bench/.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 cd "$ROOT"
 
 "$ROOT/scripts/install-tools.sh"
+# The TLS endpoint presents an RSA 2048 chain, as DynamoDB does; its keys come
+# from `openssl genpkey`.
+if ! command -v openssl >/dev/null; then
+    [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null ||
+        die "openssl is required to make the benchmark's RSA keys (apt-get install openssl)"
+    log "Installing openssl with apt-get (the benchmark's RSA keys)"
+    apt-get install -y --no-install-recommends openssl >&2 ||
+        { apt-get update >&2 && apt-get install -y --no-install-recommends openssl >&2; }
+fi
 # The functions as `sam build` builds them (cargo lambda's release flags), the
 # floor with the same flags, and the harness too, so all of it shares one
 # build (and, in the test command, the build `sam build` already made).
 log "cargo lambda build --release (the functions, the floor and the harness)"
 cargo lambda build --release --quiet \
-    --bin get-employee --bin add-employee --bin remove-employee --bin hello-floor --bin bench
+    --bin get-employee --bin add-employee --bin remove-employee --bin hello-floor \
+    --bin cpu-quota-exec --bin bench
 bench=target/lambda/bench/bootstrap
 
 if [ "${1:-}" = "--quick" ]; then
@@ -30,7 +54,14 @@ if [ "${1:-}" = "--quick" ]; then
     exec "$bench" --quick --out target/bench/smoke.json "$@"
 fi
 
-args=()
+# The naive Rust function: a workspace of its own (bench/naive, with its own
+# lock file, so AWS-LC never reaches the functions' build), from crates.io,
+# with the same release profile and the same build command.
+log "cargo lambda build --release (the naive Rust subject, bench/naive)"
+CARGO_TARGET_DIR="$ROOT/target/naive" cargo lambda build --release --quiet --locked \
+    --manifest-path bench/naive/Cargo.toml
+args=(--naive "$ROOT/target/naive/lambda/naive-get-employee/bootstrap")
+
 baseline() {
     # "<name> baseline: ready: cwd=<dir> <argv...>" → --baseline 'LABEL|DIR|ARGV'
     local label=$1 spec=$2 cwd

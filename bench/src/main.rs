@@ -4,14 +4,22 @@
 //! Each function's release binary is started as Lambda starts it (a fresh
 //! process, Lambda's environment, the Runtime API on loopback) against
 //! DynamoDB Local, through a TLS endpoint as on AWS. In the same run: the
-//! floor (a hello-world `lambda_http` binary), the alternatives (Python with
-//! boto3 on `awslambdaric`, Node.js with the AWS SDK v3 on `aws-lambda-ric`,
-//! when installed), and the data floor (a bare GetItem from a Rust client).
-//! Prints a Markdown table with ratios and writes the figures as JSON.
+//! floor (a hello-world `lambda_http` binary), the naive Rust function
+//! (`bench/naive`, when built), the alternatives (Python with boto3 on
+//! `awslambdaric`, Node.js with the AWS SDK v3 on `aws-lambda-ric`, when
+//! installed), and the data floor (a bare GetItem from a Rust client). Then
+//! the memory sweep (`sweep.rs`): the same subjects under each memory size's
+//! CPU quota (`cpu_quota.rs`), with the cost of a million requests at each
+//! size, drawn as an SVG chart (`chart.rs`). Prints Markdown tables and
+//! writes the figures as JSON.
 
+mod chart;
 mod concurrency;
+mod cpu_quota;
 mod loopback_http;
 mod runtime_api;
+mod sweep;
+mod workloads;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -28,27 +36,45 @@ use employee_api_tests::stats::{median, percentile};
 use employee_api_tests::tls_proxy;
 use runtime_api::{Measured, Subject, Workload};
 use serde_json::{Value, json};
+use sweep::{Role, SweepOptions, SweepSubject};
+use workloads::{Add, Get, Remove};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// Share of a vCPU a 128 MB function gets: Lambda allocates CPU in
-/// proportion to memory, one full vCPU at 1,769 MB.
-const VCPU_SHARE_AT_128_MB: f64 = 128.0 / 1769.0;
+/// `(label, program, extra environment)`: a variant of get-employee.
+type Variant = (String, PathBuf, Vec<(String, String)>);
 
 struct Options {
     cold_runs: usize,
     warm: usize,
     out: PathBuf,
+    chart: PathBuf,
     /// `(label, working directory, command line)` of each alternative runtime.
     baselines: Vec<(String, PathBuf, Vec<String>)>,
+    /// The naive Rust function's bootstrap (bench/naive), if built.
+    naive: Option<PathBuf>,
+    /// `(label, program, extra environment)` of further Rust subjects over
+    /// TLS (variants of get-employee, to measure a lever).
+    extra: Vec<Variant>,
     /// `(concurrency, invocations)` of each one-process concurrency run.
     concurrency: Vec<(usize, usize)>,
+    sweep: SweepOptions,
+    /// Only the memory sweep: no table without a quota, no data floor, no
+    /// concurrency runs.
+    sweep_only: bool,
+    /// The TLS endpoint's chain: RSA 2048 as DynamoDB's (the default), or
+    /// the ECDSA P-256 one of the tests (`--tls-chain ecdsa`, as the
+    /// benchmark had before).
+    ecdsa_chain: bool,
 }
 
 fn usage() -> ! {
     eprintln!(
-        "usage: bench [--quick] [--cold-runs N] [--warm N] [--out FILE] \
-         [--baseline 'LABEL|CWD|COMMAND ARGS…']… [--concurrency N:INVOCATIONS,…]\n       \
+        "usage: bench [--quick] [--cold-runs N] [--warm N] [--out FILE] [--chart FILE.svg] \
+         [--baseline 'LABEL|CWD|COMMAND ARGS…']… [--naive BOOTSTRAP] \
+         [--subject 'LABEL|PROGRAM[|NAME=VALUE,…]']… [--concurrency N:INVOCATIONS,…] \
+         [--sizes MB,…|none] [--sweep-cold-runs N] [--sweep-warm N] [--sweep-only] \
+         [--tls-chain rsa|ecdsa]\n       \
          bench data-floor ENDPOINT TABLE N"
     );
     std::process::exit(2)
@@ -59,8 +85,19 @@ fn options() -> Options {
         cold_runs: 5,
         warm: 2000,
         out: workspace().join("target/bench/latest.json"),
+        chart: workspace().join("bench/memory-sweep.svg"),
         baselines: Vec::new(),
+        naive: None,
+        extra: Vec::new(),
         concurrency: vec![(1, 1000), (8, 4000), (32, 10_000)],
+        sweep: SweepOptions {
+            sizes: sweep::SIZES.to_vec(),
+            cold_runs: 9,
+            warm: 200,
+            pause: sweep::default_pause(),
+        },
+        sweep_only: false,
+        ecdsa_chain: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -70,6 +107,9 @@ fn options() -> Options {
                 options.cold_runs = 1;
                 options.warm = 20;
                 options.concurrency = vec![(1, 20), (4, 40)];
+                options.sweep =
+                    SweepOptions { sizes: vec![128], cold_runs: 1, warm: 5, ..options.sweep };
+                options.chart = workspace().join("target/bench/smoke.svg");
             }
             "--concurrency" => {
                 let runs = value()
@@ -85,6 +125,7 @@ fn options() -> Options {
             "--cold-runs" => options.cold_runs = value().parse().unwrap_or_else(|_| usage()),
             "--warm" => options.warm = value().parse().unwrap_or_else(|_| usage()),
             "--out" => options.out = PathBuf::from(value()),
+            "--chart" => options.chart = PathBuf::from(value()),
             "--baseline" => {
                 let spec = value();
                 let mut parts = spec.splitn(3, '|');
@@ -96,10 +137,52 @@ fn options() -> Options {
                 let command = command.split_whitespace().map(str::to_owned).collect();
                 options.baselines.push((label.to_owned(), PathBuf::from(cwd), command));
             }
+            // Absolute: the subjects start in a scratch directory.
+            "--naive" => options.naive = Some(absolute(&value())),
+            "--subject" => {
+                let spec = value();
+                let mut parts = spec.splitn(3, '|');
+                let (Some(label), Some(program)) = (parts.next(), parts.next()) else { usage() };
+                let env = parts
+                    .next()
+                    .unwrap_or_default()
+                    .split(',')
+                    .filter(|pair| !pair.is_empty())
+                    .map(|pair| {
+                        let (k, v) = pair.split_once('=').unwrap_or_else(|| usage());
+                        (k.to_owned(), v.to_owned())
+                    })
+                    .collect();
+                options.extra.push((label.to_owned(), absolute(program), env));
+            }
+            "--sizes" => {
+                let sizes = value();
+                options.sweep.sizes = if sizes == "none" {
+                    Vec::new()
+                } else {
+                    sizes.split(',').map(|mb| mb.parse().unwrap_or_else(|_| usage())).collect()
+                };
+            }
+            "--sweep-cold-runs" => {
+                options.sweep.cold_runs = value().parse().unwrap_or_else(|_| usage())
+            }
+            "--sweep-warm" => options.sweep.warm = value().parse().unwrap_or_else(|_| usage()),
+            "--sweep-only" => options.sweep_only = true,
+            "--tls-chain" => {
+                options.ecdsa_chain = match value().as_str() {
+                    "rsa" => false,
+                    "ecdsa" => true,
+                    _ => usage(),
+                }
+            }
             _ => usage(),
         }
     }
     options
+}
+
+fn absolute(path: &str) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| usage())
 }
 
 fn workspace() -> PathBuf {
@@ -117,7 +200,9 @@ fn main() -> Result<(), BoxError> {
     // `sam build`) makes them: target/lambda/<function>/bootstrap.
     let artifacts = workspace().join("target/lambda");
     let bootstrap = |name: &str| artifacts.join(name).join("bootstrap");
-    for binary in ["get-employee", "add-employee", "remove-employee", "hello-floor"] {
+    for binary in
+        ["get-employee", "add-employee", "remove-employee", "hello-floor", "cpu-quota-exec"]
+    {
         if !bootstrap(binary).is_file() {
             return Err(format!(
                 "target/lambda/{binary}/bootstrap is missing: build with `cargo lambda build --release` (scripts/bench.sh does)"
@@ -140,7 +225,7 @@ fn main() -> Result<(), BoxError> {
         put_items(&client, &table, &[("42", "Engineer")]).await;
         warm_up_engine(&client, &table, options.warm).await
     })?;
-    let tls = tls_proxy::start(&plain, &scratch)?;
+    let tls = tls_endpoint(&plain, &scratch, &options)?;
     let ca = tls.ca_file.display().to_string();
     let amazon_bundle = tls.amazon_bundle.display().to_string();
     let system_bundle = tls.system_bundle.display().to_string();
@@ -156,70 +241,168 @@ fn main() -> Result<(), BoxError> {
             ("NODE_EXTRA_CA_CERTS".to_owned(), ca.clone()),
         ]
     };
-    let rust = |name: &str, endpoint: &str| Subject {
+    let rust_at = |name: &str, program: &Path, endpoint: &str| Subject {
         name: name.to_owned(),
-        program: bootstrap(name),
+        program: program.to_owned(),
         args: Vec::new(),
         cwd: scratch.clone(),
         env: data_env(endpoint),
-        artifact: Some(bootstrap(name)),
+        artifact: Some(program.to_owned()),
     };
-
-    let mut rows: Vec<Row> = Vec::new();
-    let mut run = |label: &str, transport: &str, subject: Subject, workload: &mut dyn Workload| {
-        eprintln!("bench: {label} ({transport})…");
-        let measured =
-            runtime_api::measure(&subject, workload, options.cold_runs, options.warm, &scratch)?;
-        rows.push(Row::new(label, transport, &subject, measured));
-        Ok::<(), BoxError>(())
-    };
-
+    let rust = |name: &str, endpoint: &str| rust_at(name, &bootstrap(name), endpoint);
     let floor = Subject { env: Vec::new(), ..rust("hello-floor", "") };
-    run("hello-world lambda_http (floor)", "none", floor, &mut Get::new(200))?;
-    run("get-employee", "TLS", rust("get-employee", &tls.endpoint), &mut Get::new(200))?;
-    run("get-employee", "plain HTTP", rust("get-employee", &plain), &mut Get::new(200))?;
-    run("add-employee", "TLS", rust("add-employee", &tls.endpoint), &mut Add::new("bench"))?;
-    // The same POST with an Idempotency-Key: a transaction of two items.
-    let keyed = rust("add-employee", &tls.endpoint);
-    run("add-employee, Idempotency-Key", "TLS", keyed, &mut Add::keyed("bench-keyed"))?;
-    run(
-        "remove-employee",
-        "TLS",
-        rust("remove-employee", &tls.endpoint),
-        &mut Remove::new("bench"),
-    )?;
-    for (n, (label, cwd, command)) in options.baselines.iter().enumerate() {
-        let Some((program, args)) = command.split_first() else { continue };
-        let mut env = data_env(&tls.endpoint);
-        // Python writes bytecode caches: keep them out of the work tree.
-        env.push(("PYTHONPYCACHEPREFIX".to_owned(), scratch.join("pycache").display().to_string()));
-        let subject = Subject {
-            name: format!("baseline-{n}"),
-            program: PathBuf::from(program),
-            args: args.to_vec(),
-            cwd: cwd.clone(),
-            env,
-            artifact: None,
-        };
-        run(label, "TLS", subject, &mut Get::new(200))?;
-    }
+    // The naive function loads the system's roots, as it would on AWS
+    // (rustls-native-certs reads SSL_CERT_FILE): the system bundle and the
+    // run's CA.
+    let naive = options.naive.as_ref().map(|program| {
+        let mut subject = rust_at("naive-get-employee", program, &tls.endpoint);
+        subject.env.retain(|(k, _)| k != "SSL_CERT_FILE");
+        subject.env.push(("SSL_CERT_FILE".to_owned(), system_bundle.clone()));
+        subject
+    });
+    let extras: Vec<(String, Subject)> = options
+        .extra
+        .iter()
+        .enumerate()
+        .map(|(n, (label, program, env))| {
+            let mut subject = rust_at(&format!("variant-{n}"), program, &tls.endpoint);
+            subject.env.retain(|(k, _)| !env.iter().any(|(name, _)| name == k));
+            subject.env.extend(env.iter().cloned());
+            (label.clone(), subject)
+        })
+        .collect();
+    let baselines: Vec<(String, Subject)> = options
+        .baselines
+        .iter()
+        .enumerate()
+        .filter_map(|(n, (label, cwd, command))| {
+            let (program, args) = command.split_first()?;
+            let mut env = data_env(&tls.endpoint);
+            // Python writes bytecode caches: keep them out of the work tree.
+            env.push((
+                "PYTHONPYCACHEPREFIX".to_owned(),
+                scratch.join("pycache").display().to_string(),
+            ));
+            Some((
+                label.clone(),
+                Subject {
+                    name: format!("baseline-{n}"),
+                    program: PathBuf::from(program),
+                    args: args.to_vec(),
+                    cwd: cwd.clone(),
+                    env,
+                    artifact: None,
+                },
+            ))
+        })
+        .collect();
 
-    let iterations = options.warm.max(20);
-    let floor_tls = data_floor(&tls.endpoint, &table, iterations, &data_env(&tls.endpoint))?;
-    let floor_plain = data_floor(&plain, &table, iterations, &data_env(&plain))?;
-
-    let concurrency = concurrency_runs(&plain, &table, &scratch, &options)?;
-    let mut report = report(&rows, &floor_tls, &floor_plain, &options);
-    report.push_str(&concurrency::report(&concurrency));
-    println!("{report}");
-    let json = json!({
+    let mut report = String::new();
+    let mut json = json!({
         "machine": machine(),
         "cold_runs": options.cold_runs,
         "warm_invocations": options.warm,
-        "subjects": rows.iter().map(Row::json).collect::<Vec<_>>(),
-        "data_floor": {"tls": floor_tls, "plain": floor_plain},
-        "concurrency": concurrency.iter().map(concurrency::Measured::json).collect::<Vec<_>>(),
     });
+    if !options.sweep_only {
+        let mut rows: Vec<Row> = Vec::new();
+        let mut run = |label: &str,
+                       transport: &str,
+                       subject: &Subject,
+                       workload: &mut dyn Workload| {
+            eprintln!("bench: {label} ({transport})…");
+            let measured =
+                runtime_api::measure(subject, workload, options.cold_runs, options.warm, &scratch)?;
+            rows.push(Row::new(label, transport, subject, measured));
+            Ok::<(), BoxError>(())
+        };
+        run(FLOOR, "none", &floor, &mut Get::new(200))?;
+        run("get-employee", "TLS", &rust("get-employee", &tls.endpoint), &mut Get::new(200))?;
+        run("get-employee", "plain HTTP", &rust("get-employee", &plain), &mut Get::new(200))?;
+        run("add-employee", "TLS", &rust("add-employee", &tls.endpoint), &mut Add::new("bench"))?;
+        // The same POST with an Idempotency-Key: a transaction of two items.
+        let keyed = rust("add-employee", &tls.endpoint);
+        run("add-employee, Idempotency-Key", "TLS", &keyed, &mut Add::keyed("bench-keyed"))?;
+        run(
+            "remove-employee",
+            "TLS",
+            &rust("remove-employee", &tls.endpoint),
+            &mut Remove::new("bench"),
+        )?;
+        if let Some(naive) = &naive {
+            run(NAIVE, "TLS", naive, &mut Get::new(200))?;
+        }
+        for (label, subject) in extras.iter().chain(&baselines) {
+            run(label, "TLS", subject, &mut Get::new(200))?;
+        }
+
+        let iterations = options.warm.max(20);
+        let floor_tls = data_floor(&tls.endpoint, &table, iterations, &data_env(&tls.endpoint))?;
+        let floor_plain = data_floor(&plain, &table, iterations, &data_env(&plain))?;
+
+        let concurrency = concurrency_runs(&plain, &table, &scratch, &options)?;
+        report.push_str(&self::report(&rows, &floor_tls, &floor_plain, &options));
+        report.push_str(&concurrency::report(&concurrency));
+        json["subjects"] = rows.iter().map(Row::json).collect();
+        json["data_floor"] = json!({"tls": floor_tls, "plain": floor_plain});
+        json["concurrency"] =
+            concurrency.iter().map(concurrency::Measured::json).collect::<Vec<_>>().into();
+    }
+
+    // The memory sweep: the floor, get-employee, the naive function, the
+    // variants and the alternatives, at each size's CPU quota.
+    let mut subjects = vec![
+        SweepSubject { label: FLOOR.to_owned(), role: Role::Floor, subject: floor.clone() },
+        SweepSubject {
+            label: "get-employee".to_owned(),
+            role: Role::Ours,
+            subject: rust("get-employee", &tls.endpoint),
+        },
+    ];
+    if let Some(naive) = &naive {
+        subjects.push(SweepSubject {
+            label: NAIVE.to_owned(),
+            role: Role::Naive,
+            subject: naive.clone(),
+        });
+    }
+    for (label, subject) in extras.iter().chain(&baselines) {
+        subjects.push(SweepSubject {
+            label: label.clone(),
+            role: Role::Other,
+            subject: subject.clone(),
+        });
+    }
+    let groups = if options.sweep.sizes.is_empty() {
+        None
+    } else {
+        match cpu_quota::CpuGroups::create(&options.sweep.sizes) {
+            Ok(groups) => Some(groups),
+            Err(why) => {
+                eprintln!("bench: NO CPU QUOTA: {why}; the sweep runs without one");
+                None
+            }
+        }
+    };
+    let launcher = bootstrap("cpu-quota-exec");
+    let results = sweep::run(&subjects, groups.as_ref(), &launcher, &options.sweep, &scratch)?;
+    drop(groups);
+    report.push_str(&sweep::report(&subjects, &results, &options.sweep));
+    json["sweep"] = sweep::json(&subjects, &results);
+    if results.iter().any(|at| at.memory_mb.is_some()) {
+        if let Some(dir) = options.chart.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let caption = format!(
+            "get-employee and the alternatives by Lambda memory size (emulated: CPU quota per 20 ms on {})",
+            machine()["cpu"].as_str().unwrap_or("this machine")
+        );
+        chart::draw(&options.chart, &subjects, &results, &caption)?;
+        eprintln!("bench: chart written to {}", options.chart.display());
+    } else {
+        eprintln!("bench: no chart: no memory size was measured under a CPU quota");
+    }
+
+    println!("{report}");
     if let Some(dir) = options.out.parent() {
         std::fs::create_dir_all(dir)?;
     }
@@ -228,6 +411,9 @@ fn main() -> Result<(), BoxError> {
     let _ = std::fs::remove_dir_all(&scratch);
     Ok(())
 }
+
+const FLOOR: &str = "hello-world lambda_http (floor)";
+const NAIVE: &str = "naive Rust (aws-config, SDK defaults, lambda_http)";
 
 /// DynamoDB Local runs on the JVM, whose JIT compiles the request paths
 /// only after they have run a while: without this, whichever subject went
@@ -269,7 +455,7 @@ fn concurrency_runs(
     delay.set(Fault::Slow(concurrency::ADDED_ROUND_TRIP));
     let dir = scratch.join("concurrency");
     std::fs::create_dir_all(&dir)?;
-    let tls = tls_proxy::start(&delay.endpoint(), &dir)?;
+    let tls = tls_endpoint(&delay.endpoint(), &dir, options)?;
     let env = vec![
         ("TABLE_NAME".to_owned(), table.to_owned()),
         ("AWS_ENDPOINT_URL_DYNAMODB".to_owned(), tls.endpoint.clone()),
@@ -286,100 +472,22 @@ fn concurrency_runs(
     Ok(rows)
 }
 
+/// The TLS endpoint in front of `upstream`: DynamoDB's RSA chain, unless
+/// the options ask for the tests' ECDSA one.
+fn tls_endpoint(
+    upstream: &str,
+    dir: &Path,
+    options: &Options,
+) -> Result<tls_proxy::TlsProxy, BoxError> {
+    if options.ecdsa_chain {
+        tls_proxy::start(upstream, dir)
+    } else {
+        tls_proxy::start_like_dynamodb(upstream, dir)
+    }
+}
+
 fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread().enable_all().build()
-}
-
-fn event_file(name: &str) -> Value {
-    let path = workspace().join("events").join(name);
-    serde_json::from_str(&std::fs::read_to_string(path).expect("event file")).expect("event JSON")
-}
-
-fn status_is(output: &Value, status: u16) -> bool {
-    output["statusCode"] == status
-}
-
-/// `GET /employees/42` (events/get-employee.json).
-struct Get {
-    event: String,
-    status: u16,
-}
-
-impl Get {
-    fn new(status: u16) -> Self {
-        Self { event: event_file("get-employee.json").to_string(), status }
-    }
-}
-
-impl Workload for Get {
-    fn event(&mut self, _n: usize) -> String {
-        self.event.clone()
-    }
-
-    fn accept(&self, output: &Value) -> bool {
-        status_is(output, self.status)
-    }
-}
-
-/// `POST /employees` of a new id each time (with a new `Idempotency-Key`
-/// each time, when keyed).
-struct Add {
-    template: Value,
-    prefix: String,
-    keyed: bool,
-}
-
-impl Add {
-    fn new(prefix: &str) -> Self {
-        Self { template: event_file("add-employee.json"), prefix: prefix.to_owned(), keyed: false }
-    }
-
-    fn keyed(prefix: &str) -> Self {
-        Self { keyed: true, ..Self::new(prefix) }
-    }
-}
-
-impl Workload for Add {
-    fn event(&mut self, n: usize) -> String {
-        let mut event = self.template.clone();
-        let id = format!("{}-{n}", self.prefix);
-        if self.keyed {
-            event["headers"]["idempotency-key"] = format!("\"{id}\"").into();
-        }
-        event["body"] = json!({"employee": id, "jobTitle": "Engineer"}).to_string().into();
-        event.to_string()
-    }
-
-    fn accept(&self, output: &Value) -> bool {
-        status_is(output, 201)
-    }
-}
-
-/// `DELETE /employees/{id}` of the ids `Add` created, in the same order.
-struct Remove {
-    template: Value,
-    prefix: String,
-}
-
-impl Remove {
-    fn new(prefix: &str) -> Self {
-        Self { template: event_file("remove-employee.json"), prefix: prefix.to_owned() }
-    }
-}
-
-impl Workload for Remove {
-    fn event(&mut self, n: usize) -> String {
-        let id = format!("{}-{n}", self.prefix);
-        let mut event = self.template.clone();
-        event["rawPath"] = format!("/employees/{id}").into();
-        event["requestContext"]["http"]["path"] = format!("/employees/{id}").into();
-        event["pathParameters"]["employeeId"] = id.into();
-        event.to_string()
-    }
-
-    fn accept(&self, output: &Value) -> bool {
-        status_is(output, 200)
-    }
 }
 
 struct Row {
@@ -408,7 +516,7 @@ fn deflated_size(path: &Path) -> std::io::Result<u64> {
 
 impl Row {
     fn new(label: &str, transport: &str, subject: &Subject, mut measured: Measured) -> Self {
-        measured.warm.sort();
+        measured.warm.latencies.sort();
         let artifact_bytes =
             subject.artifact.as_ref().and_then(|a| std::fs::metadata(a).ok()).map(|m| m.len());
         let zipped_bytes = subject.artifact.as_ref().and_then(|a| deflated_size(a).ok());
@@ -443,16 +551,16 @@ impl Row {
     }
 
     fn p(&self, p: f64) -> Duration {
-        percentile(&self.measured.warm, p)
+        percentile(&self.measured.warm.latencies, p)
     }
 
     /// CPU time per warm invocation.
     fn warm_cpu(&self) -> Duration {
-        self.measured.warm_cpu / (self.measured.warm.len().max(1) as u32)
+        self.measured.warm.cpu / (self.measured.warm.latencies.len().max(1) as u32)
     }
 
     fn throughput(&self) -> f64 {
-        self.measured.warm.len() as f64 / self.measured.warm_total.as_secs_f64().max(1e-9)
+        self.measured.warm.latencies.len() as f64 / self.measured.warm.total.as_secs_f64().max(1e-9)
     }
 
     fn json(&self) -> Value {
@@ -468,12 +576,12 @@ impl Row {
                 "init_ms": ms(c.init), "cold_request_ms": ms(c.first_response),
                 "cold_cpu_ms": ms(c.cpu), "init_cpu_ms": ms(c.init_cpu),
             })).collect::<Vec<_>>(),
-            "warm_invocations": self.measured.warm.len(),
+            "warm_invocations": self.measured.warm.latencies.len(),
             "warm_p50_ms": ms(self.p(50.0)),
             "warm_p99_ms": ms(self.p(99.0)),
             "warm_cpu_us_per_invocation": us(self.warm_cpu()),
             "throughput_per_s": self.throughput().round(),
-            "peak_rss_kib": self.measured.peak_rss_kib,
+            "peak_rss_kib": self.measured.warm.peak_rss_kib,
             "binary_bytes": self.artifact_bytes,
             "zipped_bytes": self.zipped_bytes,
         })
@@ -572,13 +680,15 @@ fn report(rows: &[Row], floor_tls: &Value, floor_plain: &Value, options: &Option
     let floor_cpu = rows.first().map(Row::cpu).unwrap_or_default().as_secs_f64().max(1e-9);
     let mut out = String::new();
     out.push_str(&format!(
-        "{} cold runs per subject (medians), {} warm invocations. Machine: {}.\n\n",
+        "Without a CPU quota: {} cold runs per subject (medians), {} warm invocations back to back. Machine: {}.\n\n",
         options.cold_runs,
         options.warm,
         machine()["cpu"].as_str().unwrap_or("?")
     ));
-    out.push_str("| subject | DynamoDB | init ms | cold request ms | cold CPU ms | CPU × floor | of which init CPU ms | first-request CPU ms | cold CPU at 128 MB (ms, predicted) | first request at 128 MB (ms, predicted) | warm p50 ms | warm p99 ms | warm p50 × GetItem | warm CPU µs/inv. | invocations/s | peak RSS MiB | binary MiB | zipped MiB |\n");
-    out.push_str("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    out.push_str("| subject | DynamoDB | init ms | cold start ms | cold CPU ms | CPU × floor | of which init CPU ms | first-request CPU ms | warm p50 ms | warm p99 ms | warm p50 × GetItem | warm CPU µs/inv. | invocations/s | peak RSS MiB | binary MiB | zipped MiB |\n");
+    out.push_str(
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+    );
     for row in rows {
         let data_p50 = match row.transport.as_str() {
             "TLS" => floor_tls["p50_ms"].as_f64(),
@@ -589,7 +699,7 @@ fn report(rows: &[Row], floor_tls: &Value, floor_plain: &Value, options: &Option
         let mib =
             |b: Option<u64>| b.map_or("–".to_owned(), |b| format!("{:.2}", b as f64 / 1048576.0));
         out.push_str(&format!(
-            "| {} | {} | {:.1} | {:.1} | {:.1} | {:.2} | {:.1} | {:.1} | {:.0} | {:.0} | {:.2} | {:.2} | {} | {:.0} | {:.0} | {:.1} | {} | {} |\n",
+            "| {} | {} | {:.1} | {:.1} | {:.1} | {:.2} | {:.1} | {:.1} | {:.2} | {:.2} | {} | {:.0} | {:.0} | {:.1} | {} | {} |\n",
             row.label,
             row.transport,
             ms(row.init()),
@@ -598,14 +708,12 @@ fn report(rows: &[Row], floor_tls: &Value, floor_plain: &Value, options: &Option
             cpu / floor_cpu,
             ms(row.init_cpu()),
             ms(row.first_request_cpu()),
-            cpu * 1000.0 / VCPU_SHARE_AT_128_MB,
-            ms(row.first_request_cpu()) / VCPU_SHARE_AT_128_MB,
             ms(row.p(50.0)),
             ms(row.p(99.0)),
             data_p50.map_or("–".to_owned(), |d| format!("{:.2}", ms(row.p(50.0)) / d.max(1e-9))),
             us(row.warm_cpu()),
             row.throughput(),
-            row.measured.peak_rss_kib as f64 / 1024.0,
+            row.measured.warm.peak_rss_kib as f64 / 1024.0,
             mib(row.artifact_bytes),
             mib(row.zipped_bytes),
         ));

@@ -1,17 +1,20 @@
 //! A Lambda Runtime API on loopback, and a function started as Lambda starts
 //! it: a fresh process with Lambda's environment, polling
-//! `/2018-06-01/runtime/invocation/next` for events and posting responses.
+//! `/2018-06-01/runtime/invocation/next` for events and posting responses,
+//! with or without a memory size's CPU quota (`cpu_quota.rs`).
 //!
 //! Times are taken where Lambda would see them: init is spawn → the first
-//! `next`; the cold request is spawn → the first response; a warm request is
+//! `next`; the cold start is spawn → the first response; a warm request is
 //! handing over an event → its response. CPU time is read from the kernel's
 //! per-thread scheduler statistics (nanoseconds, user and system together),
 //! so short cold paths are not rounded to clock ticks.
 
-use std::path::PathBuf;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use crate::cpu_quota::CpuGroup;
 use crate::loopback_http::{Incoming, Server};
 use serde_json::Value;
 
@@ -30,29 +33,60 @@ pub struct Subject {
     pub artifact: Option<PathBuf>,
 }
 
+/// When the CPU quota starts to apply. AWS documents neither, so the
+/// benchmark runs both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InitMode {
+    /// Init runs at full speed; the process is moved under the quota while
+    /// it waits for its first event (the move is not timed).
+    Unthrottled,
+    /// Under the quota from spawn: the process execs inside the group.
+    Throttled,
+}
+
+/// A memory size's CPU quota, and how init meets it.
+#[derive(Debug, Clone, Copy)]
+pub struct Quota<'a> {
+    pub group: &'a CpuGroup,
+    pub init: InitMode,
+    /// `cpu-quota-exec`, which starts a process inside the group.
+    pub launcher: &'a Path,
+}
+
 #[derive(Debug, Clone, Copy)]
 pub struct Cold {
     pub init: Duration,
+    /// The cold start: spawn → first response (under "init unthrottled",
+    /// init plus the first request, without the move in between).
     pub first_response: Duration,
+    /// The first request alone: event handed over → response.
+    pub first_request: Duration,
     /// CPU time of the whole cold path, spawn → first response.
     pub cpu: Duration,
     /// CPU time of init alone, spawn → first poll.
     pub init_cpu: Duration,
+    /// Periods in which the quota stopped the process, over the cold path.
+    pub throttled_periods: u64,
+    /// Minor page faults over the cold path: the pages it touched.
+    pub page_faults: u64,
 }
 
 #[derive(Debug, Clone)]
 pub struct Measured {
     pub colds: Vec<Cold>,
-    pub warm: Vec<Duration>,
-    pub warm_total: Duration,
-    /// CPU time the function's process spent over all warm invocations.
-    pub warm_cpu: Duration,
-    pub peak_rss_kib: u64,
+    pub warm: Warm,
 }
 
-/// Warm latencies, their total time and CPU time, and the process's peak
-/// RSS (KiB).
-type Warm = (Vec<Duration>, Duration, Duration, u64);
+/// A process's warm invocations.
+#[derive(Debug, Clone, Default)]
+pub struct Warm {
+    /// Event handed over → response, in the order they ran.
+    pub latencies: Vec<Duration>,
+    pub total: Duration,
+    /// CPU time the process spent over all of them.
+    pub cpu: Duration,
+    pub peak_rss_kib: u64,
+}
 
 /// The event for invocation `n` and a check of the function's output.
 pub trait Workload {
@@ -61,71 +95,140 @@ pub trait Workload {
 }
 
 /// Runs `cold_runs` fresh processes to their first response; the last one
-/// then serves `warm` more invocations.
+/// then serves `warm` more invocations back to back. No CPU quota.
 pub fn measure(
     subject: &Subject,
     workload: &mut dyn Workload,
     cold_runs: usize,
     warm: usize,
-    log_dir: &std::path::Path,
+    log_dir: &Path,
 ) -> Result<Measured, BoxError> {
     let mut colds = Vec::new();
     let mut invocation = 0;
-    for run in 0..cold_runs.max(1) {
-        let server = Server::bind()?;
-        let port = server.port;
-        let log = std::fs::File::create(log_dir.join(format!("{}-{run}.log", subject.name)))?;
-        let started = Instant::now();
-        let mut child = spawn(subject, port, log)?;
-        let outcome = (|| -> Result<(Cold, Option<Warm>), BoxError> {
-            let (first_poll, polled_at) = expect_next(&server, &mut child, &subject.name)?;
-            let init = polled_at.saturating_duration_since(started);
-            let init_cpu = cpu_time(child.id());
-            respond_with_event(first_poll, &workload.event(invocation), invocation)?;
-            let output = expect_response(&server, &mut child, &subject.name, invocation)?;
-            let first_response = started.elapsed();
-            let cpu = cpu_time(child.id());
-            check(workload, &output, &subject.name, invocation)?;
-            invocation += 1;
-            let cold = Cold { init, first_response, cpu, init_cpu };
-            if run + 1 < cold_runs.max(1) {
-                return Ok((cold, None));
-            }
-            let mut latencies = Vec::with_capacity(warm);
-            let warm_started = Instant::now();
-            let cpu_before = cpu_time(child.id());
-            for _ in 0..warm {
-                let (next, _) = expect_next(&server, &mut child, &subject.name)?;
-                let event = workload.event(invocation);
-                let handed_over = Instant::now();
-                respond_with_event(next, &event, invocation)?;
-                let output = expect_response(&server, &mut child, &subject.name, invocation)?;
-                latencies.push(handed_over.elapsed());
-                check(workload, &output, &subject.name, invocation)?;
-                invocation += 1;
-            }
-            let warm_total = warm_started.elapsed();
-            let warm_cpu = cpu_time(child.id()).saturating_sub(cpu_before);
-            Ok((cold, Some((latencies, warm_total, warm_cpu, peak_rss_kib(child.id())))))
-        })();
-        let _ = child.kill();
-        let _ = child.wait();
-        let (cold, warm_part) = outcome?;
+    for run in 1..=cold_runs.max(1) {
+        let (cold, mut process) =
+            cold_start(subject, workload, None, 128, &mut invocation, log_dir)?;
         colds.push(cold);
-        if let Some((warm, warm_total, warm_cpu, peak_rss_kib)) = warm_part {
-            return Ok(Measured { colds, warm, warm_total, warm_cpu, peak_rss_kib });
+        if run == cold_runs.max(1) {
+            let warm = process.warm(workload, warm, Duration::ZERO, &mut invocation)?;
+            return Ok(Measured { colds, warm });
         }
     }
-    unreachable!("the last cold run always returns")
+    unreachable!("the last cold run returns")
 }
 
-fn spawn(subject: &Subject, port: u16, log: std::fs::File) -> Result<Child, BoxError> {
+/// A function process past its first response; killed when dropped.
+pub struct Running {
+    child: Child,
+    server: Server,
+    name: String,
+    /// The process's own CPU-quota group, removed after the process ends.
+    group: Option<CpuGroup>,
+}
+
+/// Starts `subject` as Lambda would with `memory_mb` configured, under
+/// `quota` if given, and takes it to its first response.
+pub fn cold_start(
+    subject: &Subject,
+    workload: &mut dyn Workload,
+    quota: Option<Quota<'_>>,
+    memory_mb: u32,
+    invocation: &mut usize,
+    log_dir: &Path,
+) -> Result<(Cold, Running), BoxError> {
+    let server = Server::bind()?;
+    let log = log_dir.join(format!("{}-{}.log", subject.name, *invocation));
+    // A group of its own, with the size's quota and nothing owed.
+    let group = quota.map(|q| q.group.fresh()).transpose()?;
+    let quota = quota.zip(group.as_ref()).map(|(q, group)| Quota { group, ..q });
+    let (child, started, cpu_before, faults_before) =
+        spawn(subject, server.port, memory_mb, quota, &log)?;
+    let mut process = Running { child, server, name: subject.name.clone(), group: None };
+    let (first_poll, polled_at) = process.expect_next()?;
+    let init = polled_at.saturating_duration_since(started);
+    let init_cpu = cpu_time(process.child.id()).saturating_sub(cpu_before);
+    if let Some(Quota { group, init: InitMode::Unthrottled, .. }) = quota {
+        group.admit(process.child.id())?;
+    }
+    let handed_over = Instant::now();
+    respond_with_event(first_poll, &workload.event(*invocation), *invocation)?;
+    let output = process.expect_response(*invocation)?;
+    let responded = Instant::now();
+    let cpu = cpu_time(process.child.id()).saturating_sub(cpu_before);
+    let page_faults = minor_faults(process.child.id()).saturating_sub(faults_before);
+    check(workload, &output, &subject.name, *invocation)?;
+    *invocation += 1;
+    let first_request = responded - handed_over;
+    let first_response = match quota {
+        Some(Quota { init: InitMode::Unthrottled, .. }) => init + first_request,
+        _ => responded - started,
+    };
+    let throttled_periods = quota.map_or(0, |q| q.group.throttled_periods());
+    process.group = group;
+    Ok((
+        Cold { init, first_response, first_request, cpu, init_cpu, throttled_periods, page_faults },
+        process,
+    ))
+}
+
+impl Running {
+    /// Serves `n` invocations, waiting `pause` between one response and the
+    /// next event (idle, as an environment between requests).
+    pub fn warm(
+        &mut self,
+        workload: &mut dyn Workload,
+        n: usize,
+        pause: Duration,
+        invocation: &mut usize,
+    ) -> Result<Warm, BoxError> {
+        let mut latencies = Vec::with_capacity(n);
+        let started = Instant::now();
+        let cpu_before = cpu_time(self.child.id());
+        for _ in 0..n {
+            let (next, _) = self.expect_next()?;
+            if !pause.is_zero() {
+                std::thread::sleep(pause);
+            }
+            let event = workload.event(*invocation);
+            let handed_over = Instant::now();
+            respond_with_event(next, &event, *invocation)?;
+            let output = self.expect_response(*invocation)?;
+            latencies.push(handed_over.elapsed());
+            check(workload, &output, &self.name, *invocation)?;
+            *invocation += 1;
+        }
+        Ok(Warm {
+            latencies,
+            total: started.elapsed(),
+            cpu: cpu_time(self.child.id()).saturating_sub(cpu_before),
+            peak_rss_kib: peak_rss_kib(self.child.id()),
+        })
+    }
+
+    fn expect_next(&mut self) -> Result<(Incoming, Instant), BoxError> {
+        expect_next(&self.server, &mut self.child, &self.name)
+    }
+
+    fn expect_response(&mut self, invocation: usize) -> Result<Value, BoxError> {
+        expect_response(&self.server, &mut self.child, &self.name, invocation)
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Lambda's environment for a function of `memory_mb`, then the subject's.
+fn environment(subject: &Subject, port: u16, memory_mb: u32) -> Vec<(String, String)> {
     let name = &subject.name;
-    let mut lambda_env: Vec<(String, String)> = [
+    let mut env: Vec<(String, String)> = [
         ("AWS_LAMBDA_RUNTIME_API", format!("127.0.0.1:{port}")),
         ("AWS_LAMBDA_FUNCTION_NAME", name.clone()),
         ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".to_owned()),
-        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128".to_owned()),
+        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", memory_mb.to_string()),
         ("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{name}")),
         ("AWS_LAMBDA_LOG_STREAM_NAME", "2026/11/22/[$LATEST]bench".to_owned()),
         ("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand".to_owned()),
@@ -144,17 +247,64 @@ fn spawn(subject: &Subject, port: u16, log: std::fs::File) -> Result<Child, BoxE
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
     .collect();
-    lambda_env.extend(subject.env.iter().cloned());
-    Ok(Command::new(&subject.program)
+    env.extend(subject.env.iter().cloned());
+    env
+}
+
+/// Starts the process and says when its clock starts, and the CPU time it
+/// had used by then: at spawn (none), or, under "init throttled", when the
+/// launcher, already inside the group, is told to exec the subject (what
+/// the launcher used before is not the subject's).
+fn spawn(
+    subject: &Subject,
+    port: u16,
+    memory_mb: u32,
+    quota: Option<Quota<'_>>,
+    log: &Path,
+) -> Result<(Child, Instant, Duration, u64), BoxError> {
+    let file = std::fs::File::create(log)?;
+    let cannot_start =
+        |e: std::io::Error| format!("cannot start {}: {e}", subject.program.display());
+    let mut command = match quota {
+        Some(Quota { group, init: InitMode::Throttled, launcher }) => {
+            let mut command = Command::new(launcher);
+            command
+                .arg(group.dir())
+                .arg(crate::cpu_quota::subject_cpu().to_string())
+                .arg(log)
+                .arg(&subject.program);
+            command.stdin(Stdio::piped()).stdout(Stdio::piped());
+            command
+        }
+        _ => {
+            let mut command = Command::new(&subject.program);
+            command.stdin(Stdio::null()).stdout(file.try_clone()?);
+            command
+        }
+    };
+    command
         .args(&subject.args)
         .current_dir(&subject.cwd)
         .env_clear()
-        .envs(lambda_env)
-        .stdin(Stdio::null())
-        .stdout(log.try_clone()?)
-        .stderr(log)
-        .spawn()
-        .map_err(|e| format!("cannot start {}: {e}", subject.program.display()))?)
+        .envs(environment(subject, port, memory_mb))
+        .stderr(file);
+    let started = Instant::now();
+    let mut child = command.spawn().map_err(cannot_start)?;
+    if let (Some(mut go), Some(ready)) = (child.stdin.take(), child.stdout.take()) {
+        let mut line = String::new();
+        BufReader::new(ready).read_line(&mut line)?;
+        if line.trim() != "ready" {
+            let _ = child.kill();
+            let _ = child.wait();
+            let log = std::fs::read_to_string(log).unwrap_or_default();
+            return Err(format!("{}: the launcher did not get ready: {log}", subject.name).into());
+        }
+        let (cpu_before, faults_before) = (cpu_time(child.id()), minor_faults(child.id()));
+        let started = Instant::now();
+        go.write_all(b"go\n")?;
+        return Ok((child, started, cpu_before, faults_before));
+    }
+    Ok((child, started, Duration::ZERO, 0))
 }
 
 fn receive(server: &Server, child: &mut Child, name: &str) -> Result<Incoming, BoxError> {
@@ -255,6 +405,20 @@ pub fn cpu_time(pid: u32) -> Duration {
         .filter_map(|stat| stat.split_whitespace().next()?.parse::<u64>().ok())
         .sum();
     Duration::from_nanos(nanos)
+}
+
+/// Minor page faults of `pid` so far (`/proc/<pid>/stat`, field 10),
+/// threads included.
+pub fn minor_faults(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            // The command name, in parentheses, may hold spaces: count from
+            // the closing one.
+            let fields = &stat[stat.rfind(')')? + 2..];
+            fields.split_whitespace().nth(7)?.parse().ok()
+        })
+        .unwrap_or(0)
 }
 
 /// Peak resident set size (`VmHWM`) of `pid`, in KiB.

@@ -12,15 +12,24 @@
 //!   given the system's roots followed by the authority (`AWS_CA_BUNDLE`);
 //! - Node.js has its roots built in and is given the authority as an extra
 //!   (`NODE_EXTRA_CA_CERTS`).
+//!
+//! [`start`] signs with ECDSA P-256 keys made by rcgen (the tests);
+//! [`start_like_dynamodb`] presents the chain DynamoDB presents, RSA 2048
+//! throughout (the benchmark, where what the client's handshake costs is
+//! measured).
 
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 
 use employee_api::store::dynamodb::AMAZON_TRUST_SERVICES_ROOTS;
-use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
+use rcgen::{
+    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair, PKCS_RSA_SHA256,
+};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls::ServerConfig;
+use tokio_rustls::rustls::pki_types::CertificateDer;
 use tokio_rustls::rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
 
 pub struct TlsProxy {
@@ -38,27 +47,102 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// Starts the proxy on a thread of its own, forwarding to `upstream`
 /// (`http://127.0.0.1:port`). The CA certificate is written into `dir`.
 pub fn start(upstream: &str, dir: &Path) -> Result<TlsProxy, BoxError> {
-    let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params.distinguished_name.push(DnType::CommonName, "employee-api benchmark CA");
-    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate()?)?;
+    let ca = CertifiedIssuer::self_signed(
+        ca_params("employee-api benchmark CA")?,
+        KeyPair::generate()?,
+    )?;
     let leaf_key = KeyPair::generate()?;
-    let leaf = CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])?
-        .signed_by(&leaf_key, &ca)?;
+    let leaf = leaf_params()?.signed_by(&leaf_key, &ca)?;
+    serve(upstream, dir, &ca.pem(), vec![leaf.der().clone()], &leaf_key)
+}
+
+/// The proxy with the chain DynamoDB's regional endpoints present: an RSA
+/// 2048 certificate issued by an RSA 2048 intermediate ("Amazon RSA 2048
+/// M01") under an RSA 2048 root ("Amazon Root CA 1"), the server sending
+/// the certificate and the intermediate. (A public transcript of
+/// `curl -v https://dynamodb.us-east-1.amazonaws.com` shows TLS 1.3,
+/// AES-256-GCM-SHA384, and a certificate issued by Amazon RSA 2048 M01;
+/// the proxy's rustls picks the same suite.) The client then verifies two
+/// RSA signatures in the chain and an RSA-PSS one in the handshake, as on
+/// AWS, instead of the two ECDSA P-256 ones of [`start`], which cost a
+/// client several times more.
+///
+/// The keys come from `openssl genpkey` (rcgen on *ring* cannot make RSA
+/// keys), in `dir`.
+pub fn start_like_dynamodb(upstream: &str, dir: &Path) -> Result<TlsProxy, BoxError> {
+    let root = CertifiedIssuer::self_signed(
+        ca_params("employee-api benchmark root (stands in for Amazon Root CA 1)")?,
+        rsa_key(dir, "root")?,
+    )?;
+    let intermediate = CertifiedIssuer::signed_by(
+        ca_params("employee-api benchmark RSA 2048 M01")?,
+        rsa_key(dir, "intermediate")?,
+        &root,
+    )?;
+    let leaf_key = rsa_key(dir, "leaf")?;
+    let leaf = leaf_params()?.signed_by(&leaf_key, &intermediate)?;
+    serve(
+        upstream,
+        dir,
+        &root.pem(),
+        vec![leaf.der().clone(), intermediate.der().clone()],
+        &leaf_key,
+    )
+}
+
+fn ca_params(name: &str) -> Result<CertificateParams, BoxError> {
+    let mut params = CertificateParams::new(Vec::<String>::new())?;
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params.distinguished_name.push(DnType::CommonName, name);
+    Ok(params)
+}
+
+fn leaf_params() -> Result<CertificateParams, BoxError> {
+    Ok(CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])?)
+}
+
+/// A fresh RSA 2048 key from `openssl genpkey`, as PKCS#8.
+fn rsa_key(dir: &Path, name: &str) -> Result<KeyPair, BoxError> {
+    let path = dir.join(format!("{name}-rsa2048.key"));
+    let status = Command::new("openssl")
+        .args(["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out"])
+        .arg(&path)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .map_err(|e| {
+            format!(
+                "cannot run openssl to make an RSA key ({e}): install it (apt-get install openssl)"
+            )
+        })?;
+    if !status.success() {
+        return Err(format!("openssl genpkey failed ({status})").into());
+    }
+    Ok(KeyPair::from_pkcs8_pem_and_sign_algo(&std::fs::read_to_string(&path)?, &PKCS_RSA_SHA256)?)
+}
+
+/// Writes the trust files for `ca_pem` and serves `chain` with `key`.
+fn serve(
+    upstream: &str,
+    dir: &Path,
+    ca_pem: &str,
+    chain: Vec<CertificateDer<'static>>,
+    key: &KeyPair,
+) -> Result<TlsProxy, BoxError> {
     let ca_file = dir.join("bench-ca.pem");
-    std::fs::write(&ca_file, ca.pem())?;
+    std::fs::write(&ca_file, ca_pem)?;
     let amazon_bundle = dir.join("amazon-roots-and-bench-ca.pem");
-    std::fs::write(&amazon_bundle, format!("{AMAZON_TRUST_SERVICES_ROOTS}\n{}", ca.pem()))?;
+    std::fs::write(&amazon_bundle, format!("{AMAZON_TRUST_SERVICES_ROOTS}\n{ca_pem}"))?;
     let system_bundle = dir.join("system-roots-and-bench-ca.pem");
-    std::fs::write(&system_bundle, format!("{}{}", system_roots()?, ca.pem()))?;
+    std::fs::write(&system_bundle, format!("{}{ca_pem}", system_roots()?))?;
 
     let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
     let config = ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?
         .with_no_client_auth()
         .with_single_cert(
-            vec![leaf.der().clone()],
-            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der())),
+            chain,
+            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
         )?;
     let acceptor = TlsAcceptor::from(Arc::new(config));
     let upstream = upstream.trim_start_matches("http://").to_owned();

@@ -1,6 +1,9 @@
 //! The DynamoDB client every function builds once, at init, from the
-//! configuration: bounded retries and timeouts, the call meter, and HTTPS on
-//! rustls with the *ring* crypto provider.
+//! configuration: bounded retries and timeouts, the call meter, HTTPS on
+//! rustls with the *ring* crypto provider, and the standard partition's
+//! endpoint without the SDK's rules engine (`endpoint.rs`).
+
+mod endpoint;
 
 use std::time::Duration;
 
@@ -63,6 +66,7 @@ pub fn client_config(settings: &DynamoDbSettings) -> aws_sdk_dynamodb::config::B
         .use_fips(settings.use_fips)
         .use_dual_stack(settings.use_dual_stack)
         .http_client(https)
+        .endpoint_resolver(endpoint::StandardPartition::default())
         .retry_config(
             RetryConfig::standard()
                 .with_max_attempts(DYNAMODB_MAX_ATTEMPTS)

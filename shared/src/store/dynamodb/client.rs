@@ -5,6 +5,8 @@
 
 mod endpoint;
 
+pub use endpoint::StandardPartition;
+
 use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;

@@ -16,7 +16,6 @@
 mod chart;
 mod concurrency;
 mod cpu_quota;
-mod endpoint_cost;
 mod loopback_http;
 mod runtime_api;
 mod sweep;
@@ -192,9 +191,6 @@ fn workspace() -> PathBuf {
 
 fn main() -> Result<(), BoxError> {
     let args: Vec<String> = std::env::args().collect();
-    if args.get(1).map(String::as_str) == Some("endpoint-cost") {
-        return endpoint_cost::child_main(args.get(2).map_or("sdk", String::as_str));
-    }
     if args.get(1).map(String::as_str) == Some("data-floor") {
         let [_, _, endpoint, table, n] = args.as_slice() else { usage() };
         return data_floor_child(endpoint, table, n.parse()?);
@@ -343,20 +339,11 @@ fn main() -> Result<(), BoxError> {
         let floor_tls = data_floor(&tls.endpoint, &table, iterations, &data_env(&tls.endpoint))?;
         let floor_plain = data_floor(&plain, &table, iterations, &data_env(&plain))?;
 
-        let (rules, ours) = endpoint_cost::measure(options.cold_runs.max(1) * 4 + 1)?;
         let concurrency = concurrency_runs(&plain, &table, &scratch, &options)?;
         report.push_str(&self::report(&rows, &floor_tls, &floor_plain, &options));
-        report.push_str(&format!(
-            "\nEndpoint resolution on Lambda's path (no endpoint URL), first call in a fresh process, CPU (median of {} processes each): the SDK's rules {:.1} µs, the functions' resolver {:.1} µs.\n",
-            options.cold_runs.max(1) * 4 + 1,
-            rules.as_secs_f64() * 1e6,
-            ours.as_secs_f64() * 1e6,
-        ));
         report.push_str(&concurrency::report(&concurrency));
         json["subjects"] = rows.iter().map(Row::json).collect();
         json["data_floor"] = json!({"tls": floor_tls, "plain": floor_plain});
-        json["endpoint_resolution_cpu_us"] =
-            json!({"sdk_rules": rules.as_secs_f64() * 1e6, "ours": ours.as_secs_f64() * 1e6});
         json["concurrency"] =
             concurrency.iter().map(concurrency::Measured::json).collect::<Vec<_>>().into();
     }

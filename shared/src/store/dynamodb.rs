@@ -25,7 +25,7 @@ use serde_dynamo::aws_sdk_dynamodb_1::{from_item, from_items, to_item};
 pub use client::{
     AMAZON_TRUST_SERVICES_ROOTS, DYNAMODB_ATTEMPT_TIMEOUT, DYNAMODB_CONNECT_TIMEOUT,
     DYNAMODB_INITIAL_BACKOFF, DYNAMODB_MAX_ATTEMPTS, DYNAMODB_MAX_BACKOFF,
-    DYNAMODB_OPERATION_TIMEOUT, StandardPartition, client, client_config,
+    DYNAMODB_OPERATION_TIMEOUT, client, client_config,
 };
 use conditions::Condition;
 pub use connect::CONNECT_TIMEOUT;

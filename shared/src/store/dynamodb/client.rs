@@ -1,11 +1,6 @@
 //! The DynamoDB client every function builds once, at init, from the
-//! configuration: bounded retries and timeouts, the call meter, HTTPS on
-//! rustls with the *ring* crypto provider, and the standard partition's
-//! endpoint without the SDK's rules engine (`endpoint.rs`).
-
-mod endpoint;
-
-pub use endpoint::StandardPartition;
+//! configuration: bounded retries and timeouts, the call meter, and HTTPS on
+//! rustls with the *ring* crypto provider.
 
 use std::time::Duration;
 
@@ -68,7 +63,6 @@ pub fn client_config(settings: &DynamoDbSettings) -> aws_sdk_dynamodb::config::B
         .use_fips(settings.use_fips)
         .use_dual_stack(settings.use_dual_stack)
         .http_client(https)
-        .endpoint_resolver(endpoint::StandardPartition::default())
         .retry_config(
             RetryConfig::standard()
                 .with_max_attempts(DYNAMODB_MAX_ATTEMPTS)

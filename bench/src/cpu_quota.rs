@@ -10,13 +10,12 @@
 //! under 7 ms of CPU fits in one period.)
 //!
 //! A subject under a quota runs on one CPU, the machine's last: the quota is
-//! a share of one vCPU, and CFS hands a group's quota to each CPU's run
-//! queue in slices, so a single-threaded process woken alternately on two
-//! CPUs finds part of its budget held by the other one and is throttled
-//! with its quota unspent (seen here as a hello-world function, 1.7 ms of
-//! CPU, throttled in 4–7 periods at 128 MB).
+//! a share of one vCPU, and unpinned, a hello-world function (1.7 ms of
+//! CPU) was throttled in 4–7 periods at 128 MB (our reading: CFS hands a
+//! group's quota to each CPU's run queue in slices, and a process woken on
+//! the other CPU finds part of its budget held there).
 //!
-//! Moving a running process into a group costs ~15–20 ms on this kernel, so
+//! Moving a running process into a group costs ~8–20 ms on this kernel, so
 //! nothing timed ever moves: under "init throttled" the subject execs inside
 //! the group from a launcher that moved itself there beforehand
 //! (`bench/src/bin/cpu-quota-exec.rs`), and under "init unthrottled" the
@@ -24,7 +23,6 @@
 //! timed phases.
 
 use std::path::{Path, PathBuf};
-
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use nix::sched::{CpuSet, sched_setaffinity};
@@ -48,23 +46,29 @@ pub fn quota_us(memory_mb: u32) -> u64 {
 /// made for this run (removed when dropped).
 pub struct CpuGroups {
     parent: PathBuf,
-    groups: Vec<CpuGroup>,
+    quotas: Vec<CpuQuota>,
 }
 
-/// A memory size's quota. Each process gets a group of its own
-/// ([`CpuGroup::fresh`]): a group's per-CPU run queue keeps the runtime a
+/// A memory size's quota, from which each process gets a group of its own
+/// ([`CpuQuota::group`]): a group's per-CPU run queue keeps the runtime a
 /// process overran before it was throttled, and a process that inherited
 /// that debt would start throttled.
 #[derive(Debug)]
-pub struct CpuGroup {
+pub struct CpuQuota {
     pub memory_mb: u32,
     parent: PathBuf,
-    /// Set on the group of one process, which removes it when dropped.
-    dir: Option<PathBuf>,
+}
+
+/// One process's group, removed when dropped (after its process ended: a
+/// group that still holds one cannot be removed, and stays until a later
+/// run cleans up the stale parent).
+#[derive(Debug)]
+pub struct CpuGroup {
+    dir: PathBuf,
 }
 
 /// Numbers the groups made for single processes.
-static FRESH: AtomicUsize = AtomicUsize::new(0);
+static GROUPS_MADE: AtomicUsize = AtomicUsize::new(0);
 
 impl CpuGroups {
     /// Checks that groups can be made here, with a quota, or says why not
@@ -80,50 +84,45 @@ impl CpuGroups {
         let parent = controller.join(format!("{GROUP_PREFIX}{}", std::process::id()));
         std::fs::create_dir_all(&parent)
             .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
-        let made = Self {
-            groups: sizes
-                .iter()
-                .map(|&memory_mb| CpuGroup { memory_mb, parent: parent.clone(), dir: None })
-                .collect(),
-            parent,
-        };
-        for group in &made.groups {
-            group
-                .fresh()
+        let quotas =
+            sizes.iter().map(|&memory_mb| CpuQuota { memory_mb, parent: parent.clone() }).collect();
+        let made = Self { parent, quotas };
+        // One group of each size, made and removed: the quotas can be set.
+        for quota in &made.quotas {
+            quota
+                .group()
                 .map_err(|e| format!("cannot set a CPU quota in {}: {e}", made.parent.display()))?;
         }
         Ok(made)
     }
 
-    pub fn group(&self, memory_mb: u32) -> Option<&CpuGroup> {
-        self.groups.iter().find(|g| g.memory_mb == memory_mb)
+    pub fn quota(&self, memory_mb: u32) -> Option<&CpuQuota> {
+        self.quotas.iter().find(|q| q.memory_mb == memory_mb)
+    }
+}
+
+impl CpuQuota {
+    /// A new group with this size's quota, for one process.
+    pub fn group(&self) -> std::io::Result<CpuGroup> {
+        let n = GROUPS_MADE.fetch_add(1, Ordering::Relaxed);
+        let group = CpuGroup { dir: self.parent.join(format!("{}mb-{n}", self.memory_mb)) };
+        std::fs::create_dir(&group.dir)?;
+        std::fs::write(group.dir.join("cpu.cfs_period_us"), PERIOD_US.to_string())?;
+        std::fs::write(group.dir.join("cpu.cfs_quota_us"), quota_us(self.memory_mb).to_string())?;
+        Ok(group)
     }
 }
 
 impl CpuGroup {
-    /// A new group with this size's quota, for one process.
-    pub fn fresh(&self) -> std::io::Result<CpuGroup> {
-        let n = FRESH.fetch_add(1, Ordering::Relaxed);
-        let dir = self.parent.join(format!("{}mb-{n}", self.memory_mb));
-        std::fs::create_dir(&dir)?;
-        let group =
-            CpuGroup { memory_mb: self.memory_mb, parent: self.parent.clone(), dir: Some(dir) };
-        let dir = group.dir();
-        std::fs::write(dir.join("cpu.cfs_period_us"), PERIOD_US.to_string())?;
-        std::fs::write(dir.join("cpu.cfs_quota_us"), quota_us(self.memory_mb).to_string())?;
-        Ok(group)
-    }
-
-    /// The group's directory, where `cpu-quota-exec` moves itself (a
-    /// process's own group; the parent for a size's template).
+    /// The group's directory, where `cpu-quota-exec` moves itself.
     pub fn dir(&self) -> &Path {
-        self.dir.as_deref().unwrap_or(&self.parent)
+        &self.dir
     }
 
     /// Moves every thread of `pid` into the group, on the subjects' CPU
     /// (slow: never timed).
     pub fn admit(&self, pid: u32) -> std::io::Result<()> {
-        std::fs::write(self.dir().join("cgroup.procs"), pid.to_string())?;
+        std::fs::write(self.dir.join("cgroup.procs"), pid.to_string())?;
         for task in std::fs::read_dir(format!("/proc/{pid}/task"))? {
             let tid = task?.file_name().to_string_lossy().parse().unwrap_or(0);
             pin(Pid::from_raw(tid), subject_cpu())?;
@@ -133,7 +132,7 @@ impl CpuGroup {
 
     /// How many periods the group was throttled in so far.
     pub fn throttled_periods(&self) -> u64 {
-        std::fs::read_to_string(self.dir().join("cpu.stat"))
+        std::fs::read_to_string(self.dir.join("cpu.stat"))
             .ok()
             .and_then(|stat| {
                 stat.lines().find_map(|l| l.strip_prefix("nr_throttled ")?.trim().parse().ok())
@@ -143,13 +142,8 @@ impl CpuGroup {
 }
 
 impl Drop for CpuGroup {
-    /// Removes a process's group (its process has ended by then: a group
-    /// that still holds one cannot be removed, and stays until the run's
-    /// parent is cleaned up by a later run).
     fn drop(&mut self) {
-        if let Some(dir) = &self.dir {
-            let _ = std::fs::remove_dir(dir);
-        }
+        let _ = std::fs::remove_dir(&self.dir);
     }
 }
 

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crate::cpu_quota::CpuGroup;
+use crate::cpu_quota::{CpuGroup, CpuQuota};
 use crate::loopback_http::{Incoming, Server};
 use serde_json::Value;
 
@@ -47,7 +47,7 @@ pub enum InitMode {
 /// A memory size's CPU quota, and how init meets it.
 #[derive(Debug, Clone, Copy)]
 pub struct Quota<'a> {
-    pub group: &'a CpuGroup,
+    pub quota: &'a CpuQuota,
     pub init: InitMode,
     /// `cpu-quota-exec`, which starts a process inside the group.
     pub launcher: &'a Path,
@@ -139,15 +139,20 @@ pub fn cold_start(
     let server = Server::bind()?;
     let log = log_dir.join(format!("{}-{}.log", subject.name, *invocation));
     // A group of its own, with the size's quota and nothing owed.
-    let group = quota.map(|q| q.group.fresh()).transpose()?;
-    let quota = quota.zip(group.as_ref()).map(|(q, group)| Quota { group, ..q });
+    let group = quota.map(|q| q.quota.group()).transpose()?;
+    let launch = match (quota, &group) {
+        (Some(Quota { init: InitMode::Throttled, launcher, .. }), Some(group)) => {
+            Some((group, launcher))
+        }
+        _ => None,
+    };
     let (child, started, cpu_before, faults_before) =
-        spawn(subject, server.port, memory_mb, quota, &log)?;
+        spawn(subject, server.port, memory_mb, launch, &log)?;
     let mut process = Running { child, server, name: subject.name.clone(), group: None };
     let (first_poll, polled_at) = process.expect_next()?;
     let init = polled_at.saturating_duration_since(started);
     let init_cpu = cpu_time(process.child.id()).saturating_sub(cpu_before);
-    if let Some(Quota { group, init: InitMode::Unthrottled, .. }) = quota {
+    if let (Some(Quota { init: InitMode::Unthrottled, .. }), Some(group)) = (quota, &group) {
         group.admit(process.child.id())?;
     }
     let handed_over = Instant::now();
@@ -163,7 +168,7 @@ pub fn cold_start(
         Some(Quota { init: InitMode::Unthrottled, .. }) => init + first_request,
         _ => responded - started,
     };
-    let throttled_periods = quota.map_or(0, |q| q.group.throttled_periods());
+    let throttled_periods = group.as_ref().map_or(0, CpuGroup::throttled_periods);
     process.group = group;
     Ok((
         Cold { init, first_response, first_request, cpu, init_cpu, throttled_periods, page_faults },
@@ -254,19 +259,20 @@ fn environment(subject: &Subject, port: u16, memory_mb: u32) -> Vec<(String, Str
 /// Starts the process and says when its clock starts, and the CPU time it
 /// had used by then: at spawn (none), or, under "init throttled", when the
 /// launcher, already inside the group, is told to exec the subject (what
-/// the launcher used before is not the subject's).
+/// the launcher used before is not the subject's). `launch`: the group and
+/// the launcher, under "init throttled".
 fn spawn(
     subject: &Subject,
     port: u16,
     memory_mb: u32,
-    quota: Option<Quota<'_>>,
+    launch: Option<(&CpuGroup, &Path)>,
     log: &Path,
 ) -> Result<(Child, Instant, Duration, u64), BoxError> {
     let file = std::fs::File::create(log)?;
     let cannot_start =
         |e: std::io::Error| format!("cannot start {}: {e}", subject.program.display());
-    let mut command = match quota {
-        Some(Quota { group, init: InitMode::Throttled, launcher }) => {
+    let mut command = match launch {
+        Some((group, launcher)) => {
             let mut command = Command::new(launcher);
             command
                 .arg(group.dir())
@@ -276,7 +282,7 @@ fn spawn(
             command.stdin(Stdio::piped()).stdout(Stdio::piped());
             command
         }
-        _ => {
+        None => {
             let mut command = Command::new(&subject.program);
             command.stdin(Stdio::null()).stdout(file.try_clone()?);
             command

@@ -88,19 +88,19 @@ pub fn run(
     let mut sizes = vec![None];
     if let Some(groups) = groups {
         sizes.extend(
-            options.sizes.iter().filter(|&&mb| groups.group(mb).is_some()).map(|&mb| Some(mb)),
+            options.sizes.iter().filter(|&&mb| groups.quota(mb).is_some()).map(|&mb| Some(mb)),
         );
     }
     let mut invocation = 0;
     let mut workload = Get::new(200);
     let mut results = Vec::new();
     for memory_mb in sizes {
-        let group = memory_mb.and_then(|mb| groups?.group(mb));
-        let quota = |init| group.map(|group| Quota { group, init, launcher });
+        let size_quota = memory_mb.and_then(|mb| groups?.quota(mb));
+        let quota = |init| size_quota.map(|quota| Quota { quota, init, launcher });
         let memory = memory_mb.unwrap_or(128);
         let mut at: Vec<SubjectAtSize> =
             subjects.iter().map(|_| SubjectAtSize::default()).collect();
-        let modes: &[InitMode] = if group.is_some() {
+        let modes: &[InitMode] = if size_quota.is_some() {
             &[InitMode::Unthrottled, InitMode::Throttled]
         } else {
             &[InitMode::Throttled]
@@ -109,7 +109,7 @@ pub fn run(
             eprintln!(
                 "bench: sweep at {}{}, {} cold starts per subject, interleaved…",
                 size_label(memory_mb),
-                match (group, mode) {
+                match (size_quota, mode) {
                     (None, _) => "",
                     (Some(_), InitMode::Unthrottled) => ", init unthrottled",
                     (Some(_), InitMode::Throttled) => ", init throttled",
@@ -126,14 +126,11 @@ pub fn run(
                         &mut invocation,
                         log_dir,
                     )?;
-                    match mode {
-                        InitMode::Unthrottled => at[n].unthrottled.push(cold),
-                        InitMode::Throttled => at[n].throttled.push(cold),
-                    }
+                    at[n].colds_mut(mode).push(cold);
                 }
             }
         }
-        if group.is_none() {
+        if size_quota.is_none() {
             for subject in &mut at {
                 subject.unthrottled = subject.throttled.clone();
             }
@@ -176,12 +173,22 @@ fn ms(d: Duration) -> f64 {
 }
 
 impl SubjectAtSize {
-    pub fn cold(&self, mode: InitMode) -> Duration {
-        let colds = match mode {
+    fn colds(&self, mode: InitMode) -> &[Cold] {
+        match mode {
             InitMode::Unthrottled => &self.unthrottled,
             InitMode::Throttled => &self.throttled,
-        };
-        median(colds.iter().map(|c| c.first_response).collect())
+        }
+    }
+
+    fn colds_mut(&mut self, mode: InitMode) -> &mut Vec<Cold> {
+        match mode {
+            InitMode::Unthrottled => &mut self.unthrottled,
+            InitMode::Throttled => &mut self.throttled,
+        }
+    }
+
+    pub fn cold(&self, mode: InitMode) -> Duration {
+        median(self.colds(mode).iter().map(|c| c.first_response).collect())
     }
 
     fn cold_cpu(&self) -> Duration {
@@ -189,11 +196,7 @@ impl SubjectAtSize {
     }
 
     fn throttled_periods(&self, mode: InitMode) -> u64 {
-        let colds = match mode {
-            InitMode::Unthrottled => &self.unthrottled,
-            InitMode::Throttled => &self.throttled,
-        };
-        let mut periods: Vec<u64> = colds.iter().map(|c| c.throttled_periods).collect();
+        let mut periods: Vec<u64> = self.colds(mode).iter().map(|c| c.throttled_periods).collect();
         periods.sort_unstable();
         periods.get(periods.len() / 2).copied().unwrap_or(0)
     }

@@ -11,7 +11,7 @@
 //!
 //! A subject under a quota runs on one CPU, the machine's last: the quota is
 //! a share of one vCPU, and unpinned, a hello-world function (1.7 ms of
-//! CPU) was throttled in 4–7 periods at 128 MB (our reading: CFS hands a
+//! CPU) was throttled in up to 7 periods at 128 MB (our reading: CFS hands a
 //! group's quota to each CPU's run queue in slices, and a process woken on
 //! the other CPU finds part of its budget held there).
 //!

@@ -6,10 +6,10 @@
 //! Cold starts are interleaved: each round starts every subject once, in
 //! turn, so that whatever else the machine is doing falls on all of them
 //! alike and the ratios within a round hold; the order rotates from round to
-//! round, so that no subject always follows the same one. Warm requests are spaced by a
-//! pause longer than the quota's period, so each starts with the period's
-//! whole budget, as Power Tuning's sequential invocations do; back to back,
-//! they would measure a saturated environment instead.
+//! round, so that no subject always follows the same one. Warm requests are
+//! spaced by a pause longer than the quota's period, so each starts with the
+//! period's whole budget, as Power Tuning's sequential invocations do; back
+//! to back, they would measure a saturated environment instead.
 
 use std::path::Path;
 use std::time::Duration;

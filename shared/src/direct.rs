@@ -58,7 +58,7 @@ where
         return Ok(employees::create(store, employee).await?.employee);
     };
     let idempotent = Idempotent::new(ADD_SCOPE, &key, &[id.as_str(), employee.job_title.as_str()]);
-    let keyed = keyed::create(store, employee, &idempotent, HttpResponse::render).await?;
+    let keyed = keyed::create(store, employee, &idempotent, HttpResponse::render("")).await?;
     output(keyed.answer, &id)
 }
 
@@ -74,7 +74,7 @@ where
     };
     let idempotent = Idempotent::new(REMOVE_SCOPE, &key, &[id.as_str()]);
     let none = Precondition::None;
-    let keyed = keyed::remove(store, &id, &none, &idempotent, HttpResponse::render).await?;
+    let keyed = keyed::remove(store, &id, &none, &idempotent, HttpResponse::render("")).await?;
     output(keyed.answer, &id)
 }
 

@@ -160,7 +160,7 @@ async fn http<F: Function>(
         Ok(parsed) => parsed,
         Err(error) => return (UNMATCHED, Err(error)),
     };
-    let result = match Route::new(key, raw_id) {
+    let result = match Route::new(key, raw_id, request.door) {
         Ok(route) => function.http(route, &request).await,
         Err(error) => Err(error),
     };

@@ -5,7 +5,7 @@
 
 use employee_api::store::MemoryStore;
 use employee_api::{Employee, EmployeeId, JobTitle};
-use employee_api_tests::events::http_event;
+use employee_api_tests::events::{Door, http_event};
 use employee_api_tests::invoke::{FUNCTIONS, invoke};
 use proptest::prelude::*;
 use serde_json::{Value, json};
@@ -95,8 +95,11 @@ fn event(
     content_type: Option<&str>,
     body: Option<&[u8]>,
     base64: bool,
+    door: Door,
 ) -> Value {
-    let mut event = http_event(method, path).query(query).request_id("proptest");
+    // A path the door cannot deliver as sent comes through a function URL.
+    let door = if door.delivers(path) { door } else { Door::FunctionUrl };
+    let mut event = http_event(method, path).query(query).request_id("proptest").door(door);
     if let Some(content_type) = content_type {
         event = event.content_type(content_type);
     }
@@ -147,8 +150,10 @@ proptest! {
         content_type in content_type(),
         body in body(),
         base64 in any::<bool>(),
+        door in prop::sample::select(Door::ALL.to_vec()),
     ) {
-        let payload = event(method, &path, &query, content_type.as_deref(), body.as_deref(), base64);
+        let payload =
+            event(method, &path, &query, content_type.as_deref(), body.as_deref(), base64, door);
         let response = runtime().block_on(respond(function, &store(), payload));
         check(&response)?;
     }

@@ -101,6 +101,7 @@ mod tests {
         HttpRequest {
             method: "PUT".into(),
             raw_path: "/employees/1".into(),
+            door: crate::route::Door::ApiGateway,
             employee_id_parameter: None,
             query: Default::default(),
             content_type: None,

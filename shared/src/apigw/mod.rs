@@ -16,7 +16,7 @@ use crate::employee::{Employee, EmployeeId, JobTitle};
 use crate::employees::{self, keyed};
 use crate::error::ApiError;
 use crate::idempotency::Idempotent;
-use crate::route::RouteKey;
+use crate::route::{RouteKey, http_id};
 use crate::store::{
     ListQuery, PutOutcome, StoreDelete, StoreGet, StoreList, StorePut, StoreRecord, StoreTransact,
 };
@@ -94,16 +94,19 @@ pub async fn create<S: StorePut + StoreTransact + StoreRecord>(
     request: &HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let body: NewEmployee = request.json_body()?;
-    let employee =
-        Employee::new(EmployeeId::parse(body.employee)?, JobTitle::parse(body.job_title)?);
+    let id = http_id(EmployeeId::parse(body.employee)?)?;
+    let employee = Employee::new(id, JobTitle::parse(body.job_title)?);
+    let base = request.base();
     if let Some(key) = request.idempotency_key()? {
         let parts = [employee.id.as_str(), employee.job_title.as_str()];
         let idempotent = Idempotent::new(RouteKey::CreateEmployee.name(), &key, &parts);
-        let keyed = keyed::create(store, employee, &idempotent, HttpResponse::render).await?;
+        let render = HttpResponse::render(&base);
+        let keyed = keyed::create(store, employee, &idempotent, render).await?;
         return Ok(HttpResponse::keyed(keyed));
     }
     let created = employees::create(store, employee).await?;
-    Ok(HttpResponse::created(&created.employee.id, &created.employee).with_etag(&created.etag))
+    let response = HttpResponse::created(&base, &created.employee.id, &created.employee);
+    Ok(response.with_etag(&created.etag))
 }
 
 /// `PUT /employees/{employeeId}`: 201 created or 200 replaced, with the new
@@ -123,17 +126,20 @@ pub async fn put<S: StoreGet + StorePut + StoreTransact + StoreRecord>(
     }
     let employee = Employee::new(id, JobTitle::parse(body.job_title)?);
     let precondition = conditional::precondition(request, true, required)?;
+    let base = request.base();
     if let Some(key) = request.idempotency_key()? {
         let canonical = precondition.canonical();
         let parts = [employee.id.as_str(), employee.job_title.as_str(), canonical.as_str()];
         let idempotent = Idempotent::new(RouteKey::PutEmployee.name(), &key, &parts);
-        let keyed =
-            keyed::put(store, employee, &precondition, &idempotent, HttpResponse::render).await?;
+        let render = HttpResponse::render(&base);
+        let keyed = keyed::put(store, employee, &precondition, &idempotent, render).await?;
         return Ok(HttpResponse::keyed(keyed));
     }
     let (outcome, written) = employees::put(store, employee, &precondition).await?;
     let response = match outcome {
-        PutOutcome::Created => HttpResponse::created(&written.employee.id, &written.employee),
+        PutOutcome::Created => {
+            HttpResponse::created(&base, &written.employee.id, &written.employee)
+        }
         PutOutcome::Replaced => HttpResponse::json(200, &written.employee),
     };
     Ok(response.with_etag(&written.etag))
@@ -153,8 +159,8 @@ pub async fn remove<S: StoreGet + StoreDelete + StoreTransact + StoreRecord>(
         let canonical = precondition.canonical();
         let parts = [id.as_str(), canonical.as_str()];
         let idempotent = Idempotent::new(RouteKey::RemoveEmployee.name(), &key, &parts);
-        let keyed =
-            keyed::remove(store, id, &precondition, &idempotent, HttpResponse::render).await?;
+        let render = HttpResponse::render("");
+        let keyed = keyed::remove(store, id, &precondition, &idempotent, render).await?;
         return Ok(HttpResponse::keyed(keyed));
     }
     let removed = employees::remove(store, id, &precondition).await?;

@@ -9,6 +9,7 @@ use serde::de::DeserializeOwned;
 use crate::error::ApiError;
 use crate::idempotency::IdempotencyKey;
 use crate::payload::{HttpEvent, Query};
+use crate::route::{self, Door};
 
 /// Bodies above this size are refused with 413 (an employee is < 500 bytes).
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -16,7 +17,9 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpRequest {
     pub method: String,
+    /// The path as the door delivered it (decoded or not: [`Door`]).
     pub raw_path: String,
+    pub door: Door,
     pub employee_id_parameter: Option<String>,
     pub query: Query,
     pub content_type: Option<String>,
@@ -47,9 +50,11 @@ impl TryFrom<HttpEvent> for HttpRequest {
             })?,
             Some(body) => body.into_bytes(),
         };
+        let door = Door::of(event.domain_name.as_deref(), event.user_agent.as_deref());
         Ok(Self {
             method: event.method,
             raw_path: event.raw_path,
+            door,
             employee_id_parameter: event.employee_id_parameter,
             query: event.query,
             content_type: event.headers.content_type,
@@ -64,6 +69,12 @@ impl TryFrom<HttpEvent> for HttpRequest {
 }
 
 impl HttpRequest {
+    /// What the paths this request's answer names start with (a stage,
+    /// `/prod`, or nothing), encoded as a client writes it.
+    pub fn base(&self) -> String {
+        route::encoded_base(route::base_of(&self.raw_path).unwrap_or_default(), self.door)
+    }
+
     /// The `Idempotency-Key`, if the request has one (400 if it is invalid).
     pub fn idempotency_key(&self) -> Result<Option<IdempotencyKey>, ApiError> {
         let key = self.write_headers.idempotency_key.as_deref();
@@ -139,6 +150,7 @@ mod tests {
         HttpRequest {
             method: "GET".into(),
             raw_path: "/".into(),
+            door: Door::ApiGateway,
             employee_id_parameter: None,
             query,
             content_type: content_type.map(str::to_owned),

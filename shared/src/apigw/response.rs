@@ -1,7 +1,6 @@
 //! The HTTP API's answer, in the shape API Gateway (payload format 2.0)
 //! reads: serialized once, by the runtime, with no intermediate value.
 
-use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 use serde::Serialize;
 
 use crate::employee::EmployeeId;
@@ -9,6 +8,7 @@ use crate::employees::{self, keyed::Done};
 use crate::error::{ApiError, RETRY_AFTER_SECONDS};
 use crate::idempotency::{Answer, Keyed};
 use crate::revision::ETag;
+use crate::route::employee_path;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -76,10 +76,11 @@ impl HttpResponse {
         }
     }
 
-    /// 201 with the new resource's `Location`.
-    pub fn created<T: Serialize>(id: &EmployeeId, value: &T) -> Self {
+    /// 201 with the new resource's `Location`, under `base` (the request's
+    /// [`crate::apigw::HttpRequest::base`]).
+    pub fn created<T: Serialize>(base: &str, id: &EmployeeId, value: &T) -> Self {
         let mut response = Self::json(201, value);
-        response.headers.location = Some(location_of(id));
+        response.headers.location = Some(employee_path(base, id));
         response
     }
 
@@ -100,10 +101,17 @@ impl HttpResponse {
         response
     }
 
-    /// What a keyed write's result is answered with (and recorded as).
-    pub fn render(result: &Result<Done, employees::Error>) -> Answer {
+    /// What a keyed write's result is answered with (and recorded as), its
+    /// `Location` under `base`.
+    pub fn render(base: &str) -> impl Fn(&Result<Done, employees::Error>) -> Answer + '_ {
+        move |result| Self::rendered(base, result)
+    }
+
+    fn rendered(base: &str, result: &Result<Done, employees::Error>) -> Answer {
         let response = match result {
-            Ok(Done::Created(v)) => Self::created(&v.employee.id, &v.employee).with_etag(&v.etag),
+            Ok(Done::Created(v)) => {
+                Self::created(base, &v.employee.id, &v.employee).with_etag(&v.etag)
+            }
             Ok(Done::Replaced(v)) => Self::json(200, &v.employee).with_etag(&v.etag),
             Ok(Done::Removed(employee)) => Self::json(200, employee),
             Err(error) => Self::error(&ApiError::from(error.clone())),
@@ -133,30 +141,6 @@ impl HttpResponse {
     }
 }
 
-/// Characters escaped in the `Location` path segment: everything that is not
-/// unreserved or a sub-delimiter in RFC 3986's `pchar`.
-const SEGMENT: &AsciiSet = &CONTROLS
-    .add(b' ')
-    .add(b'"')
-    .add(b'#')
-    .add(b'%')
-    .add(b'/')
-    .add(b'<')
-    .add(b'>')
-    .add(b'?')
-    .add(b'[')
-    .add(b'\\')
-    .add(b']')
-    .add(b'^')
-    .add(b'`')
-    .add(b'{')
-    .add(b'|')
-    .add(b'}');
-
-pub fn location_of(id: &EmployeeId) -> String {
-    format!("/employees/{}", utf8_percent_encode(id.as_str(), SEGMENT))
-}
-
 #[cfg(test)]
 mod tests {
     use serde_json::{Value, json};
@@ -170,7 +154,8 @@ mod tests {
     #[test]
     fn responses_serialize_as_api_gateway_reads_them() {
         let id = EmployeeId::parse("Zoë A").unwrap();
-        let out = serde_json::to_value(HttpResponse::created(&id, &json!({"a": 1}))).unwrap();
+        let created = HttpResponse::created("", &id, &json!({"a": 1}));
+        let out = serde_json::to_value(created).unwrap();
         assert_eq!(
             out,
             json!({
@@ -218,10 +203,9 @@ mod tests {
     }
 
     #[test]
-    fn location_escapes_what_a_path_segment_cannot_hold() {
-        let id = |s: &str| EmployeeId::parse(s).unwrap();
-        assert_eq!(location_of(&id("42")), "/employees/42");
-        assert_eq!(location_of(&id("Zoë A")), "/employees/Zo%C3%AB%20A");
-        assert_eq!(location_of(&id("a?b#c%d")), "/employees/a%3Fb%23c%25d");
+    fn location_is_the_employee_path_under_the_base() {
+        let id = EmployeeId::parse("a%41").unwrap();
+        let created = HttpResponse::created("/prod", &id, &json!({}));
+        assert_eq!(created.headers.location.as_deref(), Some("/prod/employees/a%2541"));
     }
 }

@@ -40,8 +40,13 @@ pub struct HttpEvent {
     /// `requestContext.http.method`
     pub method: String,
     /// `rawPath`, else `requestContext.http.path`: decoded by API Gateway,
-    /// still encoded from `cargo lambda watch` and function URLs.
+    /// still encoded from `cargo lambda watch` and function URLs
+    /// ([`crate::route::Door`]).
     pub raw_path: String,
+    /// `requestContext.domainName` and `requestContext.http.userAgent`,
+    /// which tell the doors apart.
+    pub domain_name: Option<String>,
+    pub user_agent: Option<String>,
     /// `pathParameters.employeeId`, when the route has one.
     pub employee_id_parameter: Option<String>,
     /// `rawQueryString` (without `?`), else `queryStringParameters`.
@@ -127,6 +132,8 @@ enum Field {
 #[serde(default)]
 struct RequestContext {
     http: Lenient<HttpDescription>,
+    #[serde(rename = "domainName")]
+    domain_name: Lenient<String>,
 }
 
 #[derive(Default, Deserialize)]
@@ -134,6 +141,8 @@ struct RequestContext {
 struct HttpDescription {
     method: Lenient<String>,
     path: Lenient<String>,
+    #[serde(rename = "userAgent")]
+    user_agent: Lenient<String>,
 }
 
 #[derive(Default, Deserialize)]
@@ -181,6 +190,10 @@ impl Fields {
             Some(path) => path,
             None => http.path.named("requestContext.http.path")?.unwrap_or_default(),
         };
+        // Only ever compared with what a door writes: a value of another
+        // kind is no door's.
+        let domain_name = context.domain_name.0.and_then(Result::ok);
+        let user_agent = http.user_agent.0.and_then(Result::ok);
         let query = match self.raw_query_string.named("rawQueryString")? {
             Some(raw) => Query::Raw(raw),
             None => {
@@ -202,6 +215,8 @@ impl Fields {
         Ok(HttpEvent {
             method,
             raw_path,
+            domain_name,
+            user_agent,
             employee_id_parameter,
             query,
             headers: Headers {

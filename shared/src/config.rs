@@ -100,6 +100,19 @@ pub enum ConfigError {
     MissingCredentials,
 }
 
+impl ConfigError {
+    /// The stable name of the error, the `errorType` Lambda reports for a
+    /// failed init (`Configuration.MissingTableName`…).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::MissingTableName => "Configuration.MissingTableName",
+            Self::InvalidRetention => "Configuration.InvalidIdempotencyRetention",
+            Self::MissingRegion => "Configuration.MissingRegion",
+            Self::MissingCredentials => "Configuration.MissingCredentials",
+        }
+    }
+}
+
 impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|name| std::env::var(name).ok())

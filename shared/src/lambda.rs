@@ -16,6 +16,8 @@
 //! for that many invocations in parallel. Nothing here is per process but
 //! the function itself (its store and client), shared by reference.
 
+use std::future::Future;
+use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -23,6 +25,7 @@ use lambda_runtime::{Diagnostic, Error, LambdaEvent, service_fn};
 use serde::Serialize;
 
 use crate::apigw::{HttpRequest, HttpResponse};
+use crate::config::{Config, ConfigError};
 use crate::employee::Employee;
 use crate::error::ApiError;
 use crate::functions::Function;
@@ -66,6 +69,73 @@ pub fn max_concurrency() -> u32 {
         .and_then(|v| v.parse::<u32>().ok())
         .filter(|&c| c > 0)
         .unwrap_or(1)
+}
+
+/// A function's `main`: sets up logging, reads the configuration, builds
+/// the function from it (`build` opens the store) and runs the runtime
+/// loop. A configuration error is logged as its sentence and reported to
+/// Lambda's `/runtime/init/error` with its stable `errorType`
+/// ([`ConfigError::code`]), and the process exits with a failure status, as
+/// Lambda expects of a runtime whose init failed.
+pub fn start<F, B, Fut>(build: B) -> ExitCode
+where
+    F: Function + 'static,
+    B: FnOnce(Config) -> Fut,
+    Fut: Future<Output = F>,
+{
+    let runtime = match tokio_runtime() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("cannot start the Tokio runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        telemetry::init_logging();
+        let config = match Config::from_env() {
+            Ok(config) => config,
+            Err(error) => {
+                report_init_error(&error).await;
+                return ExitCode::FAILURE;
+            }
+        };
+        match run(build(config).await).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                tracing::error!(error.detail = %error, "the Lambda runtime stopped");
+                ExitCode::FAILURE
+            }
+        }
+    })
+}
+
+/// Logs a configuration error and posts it to `/runtime/init/error`, when
+/// there is a Runtime API to post to (there is none when a binary is run by
+/// hand).
+async fn report_init_error(error: &ConfigError) {
+    tracing::error!(error.code = error.code(), "{error}");
+    if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_none() {
+        return;
+    }
+    let diagnostic =
+        Diagnostic { error_type: error.code().to_owned(), error_message: error.to_string() };
+    let body = serde_json::to_vec(&diagnostic).unwrap_or_default();
+    let request = lambda_runtime_api_client::build_request()
+        .method("POST")
+        .uri("/2018-06-01/runtime/init/error")
+        .header("lambda-runtime-function-error-type", error.code())
+        .header("content-type", "application/json")
+        .body(lambda_runtime_api_client::body::Body::from(body));
+    let sent = match (request, lambda_runtime_api_client::Client::builder().build()) {
+        (Ok(request), Ok(client)) => {
+            client.call(request).await.map(|_| ()).map_err(|e| e.to_string())
+        }
+        (Err(error), _) => Err(error.to_string()),
+        (_, Err(error)) => Err(error.to_string()),
+    };
+    if let Err(failure) = sent {
+        tracing::error!(error.detail = %failure, "could not report the error to /runtime/init/error");
+    }
 }
 
 /// Runs the Lambda runtime loop for `function`: one invocation at a time,

@@ -28,7 +28,14 @@ struct Queued {
     request_id: String,
     trace_id: String,
     payload: Vec<u8>,
+    /// How long the function has from the moment the event is handed out
+    /// (`Lambda-Runtime-Deadline-Ms`).
+    timeout: Duration,
 }
+
+/// The deadline an invocation gets unless the test chooses one: the
+/// template's function timeout.
+pub const FUNCTION_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How a function answered one invocation.
 #[derive(Debug, Clone)]
@@ -39,6 +46,9 @@ pub struct Answer {
     pub result: Result<Value, Value>,
     /// From handing the event over to receiving the answer.
     pub latency: Duration,
+    /// When the event was handed out, and the deadline it was given.
+    pub handed_out: Option<Instant>,
+    pub deadline: Option<Instant>,
 }
 
 /// An invocation queued or handed out, not answered yet.
@@ -46,6 +56,7 @@ struct Waiting {
     answer: oneshot::Sender<Answer>,
     trace_id: String,
     handed_out: Option<Instant>,
+    deadline: Option<Instant>,
 }
 
 #[derive(Default)]
@@ -87,17 +98,34 @@ impl RuntimeApi {
     /// Queues `payload` for the function and waits for its answer. Its
     /// request id and trace id are unique to it.
     pub async fn invoke(&self, payload: &Value) -> Answer {
+        let payload = serde_json::to_vec(payload).expect("a JSON value serializes");
+        self.invoke_raw(payload, FUNCTION_TIMEOUT).await
+    }
+
+    /// [`RuntimeApi::invoke`] with `timeout` to the deadline.
+    pub async fn invoke_within(&self, payload: &Value, timeout: Duration) -> Answer {
+        let payload = serde_json::to_vec(payload).expect("a JSON value serializes");
+        self.invoke_raw(payload, timeout).await
+    }
+
+    /// Queues these bytes as the payload (JSON a `Value` cannot hold, such
+    /// as `"\ud800"` or `1e999`), with `timeout` to the deadline.
+    pub async fn invoke_raw(&self, payload: Vec<u8>, timeout: Duration) -> Answer {
         let n = self.next_id.fetch_add(1, Ordering::Relaxed);
         let request_id = format!("{:08x}-0000-4000-8000-{:012x}", std::process::id(), n);
         let trace_id = format!("Root=1-00000000-{n:024x};Parent={n:016x};Sampled=1");
         let (sender, receiver) = oneshot::channel();
         self.shared.waiting.lock().unwrap_or_else(|p| p.into_inner()).insert(
             request_id.clone(),
-            Waiting { answer: sender, trace_id: trace_id.clone(), handed_out: None },
+            Waiting {
+                answer: sender,
+                trace_id: trace_id.clone(),
+                handed_out: None,
+                deadline: None,
+            },
         );
-        let payload = serde_json::to_vec(payload).expect("a JSON value serializes");
         self.queue
-            .send(Queued { request_id: request_id.clone(), trace_id, payload })
+            .send(Queued { request_id: request_id.clone(), trace_id, payload, timeout })
             .expect("the Runtime API runs");
         receiver.await.unwrap_or_else(|_| panic!("invocation {request_id} was never answered"))
     }
@@ -138,7 +166,7 @@ async fn serve(
             hand_out(&shared, &event);
             let deadline = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_millis() + 10_000)
+                .map(|d| (d + event.timeout).as_millis())
                 .unwrap_or(0);
             let headers = [
                 ("lambda-runtime-aws-request-id", event.request_id.clone()),
@@ -177,7 +205,9 @@ fn hand_out(shared: &Shared, event: &Queued) {
     if let Some(entry) =
         shared.waiting.lock().unwrap_or_else(|p| p.into_inner()).get_mut(&event.request_id)
     {
-        entry.handed_out = Some(Instant::now());
+        let now = Instant::now();
+        entry.handed_out = Some(now);
+        entry.deadline = Some(now + event.timeout);
     }
     let now = shared.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
     shared.peak_in_flight.fetch_max(now, Ordering::SeqCst);
@@ -185,7 +215,9 @@ fn hand_out(shared: &Shared, event: &Queued) {
 
 fn answer(shared: &Shared, request_id: &str, ok: bool, body: &[u8]) {
     let waiting = shared.waiting.lock().unwrap_or_else(|p| p.into_inner()).remove(request_id);
-    let Some(Waiting { answer: sender, trace_id, handed_out }) = waiting else { return };
+    let Some(Waiting { answer: sender, trace_id, handed_out, deadline }) = waiting else {
+        return;
+    };
     shared.in_flight.fetch_sub(1, Ordering::SeqCst);
     let value = serde_json::from_slice(body)
         .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(body).into_owned()));
@@ -194,6 +226,8 @@ fn answer(shared: &Shared, request_id: &str, ok: bool, body: &[u8]) {
         trace_id,
         result: if ok { Ok(value) } else { Err(value) },
         latency: handed_out.map(|t| t.elapsed()).unwrap_or_default(),
+        handed_out,
+        deadline,
     });
 }
 

@@ -83,8 +83,9 @@ pub struct Headers {
 /// state often carries more than one step needs).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DirectInput {
-    /// `None` when the input is an object; otherwise what it is instead.
-    pub not_an_object: Option<String>,
+    /// Why the input cannot be read as the state machine's input (it is
+    /// not an object, or not JSON serde_json can read); `None` when it can.
+    pub unreadable: Option<String>,
     pub employee: Option<Result<String, String>>,
     pub job_title: Option<Result<String, String>>,
     /// `idempotencyKey`: optional, not in the state machines' contract.
@@ -98,8 +99,8 @@ impl DirectInput {
         name: &str,
         value: &'a Option<Result<String, String>>,
     ) -> Result<&'a str, String> {
-        if let Some(what) = &self.not_an_object {
-            return Err(format!("invalid type: {what}, expected an object"));
+        if let Some(why) = &self.unreadable {
+            return Err(why.clone());
         }
         match value {
             None => Err(format!("missing field `{name}`")),
@@ -233,7 +234,7 @@ impl Fields {
     fn direct(self) -> DirectInput {
         let field = |value: Lenient<String>| value.0;
         DirectInput {
-            not_an_object: None,
+            unreadable: None,
             employee: field(self.employee),
             job_title: field(self.job_title),
             idempotency_key: field(self.idempotency_key),
@@ -249,7 +250,73 @@ impl<'de> Deserialize<'de> for Payload {
         // by serde_json alone, in one pass.
         let raw = Box::<RawValue>::deserialize(deserializer)?;
         let mut reader = serde_json::Deserializer::from_str(raw.get());
-        reader.deserialize_any(PayloadVisitor).map_err(de::Error::custom)
+        match reader.deserialize_any(PayloadVisitor) {
+            Ok(payload) => Ok(payload),
+            // Valid JSON (the runtime has read it whole) that serde_json
+            // cannot read as text or as a number where a field is read: a
+            // lone surrogate escape (`"\ud800"`), a number beyond `f64`
+            // (`1e999`). Refused like any other unreadable input, with a
+            // stable code, never with the runtime's type name.
+            Err(error) => Ok(Payload::unreadable(raw.get(), &error)),
+        }
+    }
+}
+
+impl Payload {
+    fn unreadable(raw: &str, error: &serde_json::Error) -> Self {
+        let why = format!("it holds JSON that cannot be read as text or a number: {error}");
+        let mut reader = serde_json::Deserializer::from_str(raw);
+        if reader.deserialize_any(ShapeVisitor).unwrap_or(false) {
+            Self::Http(Err(why))
+        } else {
+            Self::Direct(DirectInput { unreadable: Some(why), ..DirectInput::default() })
+        }
+    }
+}
+
+/// Whether a payload is an HTTP event (an object with an object as
+/// `requestContext`), read without decoding a string or a number. Anything
+/// else is an error of the visitor's, which is read as "not an event".
+struct ShapeVisitor;
+
+impl<'de> Visitor<'de> for ShapeVisitor {
+    type Value = bool;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object with an object as requestContext")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<bool, A::Error> {
+        let mut http = false;
+        while let Some(field) = map.next_key::<Field>()? {
+            if matches!(field, Field::RequestContext) {
+                map.next_value::<IsObject>()?;
+                http = true;
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(http)
+    }
+}
+
+/// An object, its entries skipped unread; any other value is an error.
+struct IsObject;
+
+impl<'de> Deserialize<'de> for IsObject {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ObjectVisitor;
+        impl<'de> Visitor<'de> for ObjectVisitor {
+            type Value = IsObject;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<IsObject, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(IsObject)
+            }
+        }
+        deserializer.deserialize_any(ObjectVisitor)
     }
 }
 
@@ -257,7 +324,8 @@ struct PayloadVisitor;
 
 impl PayloadVisitor {
     fn not_an_object<E>(what: impl fmt::Display) -> Result<Payload, E> {
-        let input = DirectInput { not_an_object: Some(what.to_string()), ..DirectInput::default() };
+        let why = format!("invalid type: {what}, expected an object");
+        let input = DirectInput { unreadable: Some(why), ..DirectInput::default() };
         Ok(Payload::Direct(input))
     }
 }

@@ -122,3 +122,40 @@ fn a_repeated_key_keeps_its_last_value() {
     let Payload::Direct(input) = serde_json::from_slice(bytes).unwrap() else { panic!() };
     assert_eq!(input.employee, Some(Ok("2".into())));
 }
+
+/// Read from the bytes, as the runtime reads them (JSON a `Value` cannot hold).
+fn read_text(text: &str) -> Payload {
+    let jd = &mut serde_json::Deserializer::from_str(text);
+    serde_path_to_error::deserialize(jd).expect("every JSON payload is read")
+}
+
+#[test]
+fn json_serde_json_cannot_read_is_refused_by_the_door_it_came_through() {
+    for text in [
+        r#"{"employee":"\ud800"}"#,
+        r#"{"employee":"42","jobTitle":1e999}"#,
+        r#"1e999"#,
+        r#""\udfff""#,
+        r#"{"employee":"42","other":{"requestContext":{}},"idempotencyKey":"\ud800x"}"#,
+    ] {
+        let Payload::Direct(input) = read_text(text) else { panic!("{text}: not direct") };
+        let why = input.field("employee", &input.employee).unwrap_err();
+        assert!(why.contains("cannot be read as text or a number"), "{text}: {why}");
+    }
+    for text in [
+        r#"{"requestContext":{"http":{"method":"GET"}},"rawPath":"/employees/\ud800"}"#,
+        r#"{"rawPath":"/employees","body":"\udc00","requestContext":{"x":[1e999]}}"#,
+        r#"{"requestContext":{"http":{"method":"POST"}},"body":"{}","headers":{"a":1e999},"isBase64Encoded":1e999}"#,
+    ] {
+        let Payload::Http(Err(why)) = read_text(text) else {
+            panic!("{text}: not a refused event")
+        };
+        assert!(why.contains("cannot be read as text or a number"), "{text}: {why}");
+    }
+    // Fields nobody reads may hold anything.
+    let Payload::Direct(input) = read_text(r#"{"employee":"42","other":"\ud800","n":1e999}"#)
+    else {
+        panic!("not direct")
+    };
+    assert_eq!(input.field("employee", &input.employee), Ok("42"));
+}

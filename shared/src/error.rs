@@ -39,6 +39,12 @@ pub enum ApiError {
     PayloadTooLarge { limit: usize },
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// The employee exists, written by another system in a form this API
+    /// cannot read (`why` names the attribute); nothing was written.
+    #[error(
+        "employee {id:?} is stored in a form this API cannot read ({why}); another system wrote it, and a PUT with a jobTitle repairs it"
+    )]
+    EmployeeUnreadable { id: String, why: String },
     /// DynamoDB throttled, timed out or could not be reached, even after retries.
     #[error("the employee table is unavailable: {0}")]
     ServiceUnavailable(String),
@@ -61,6 +67,7 @@ impl ApiError {
             Self::PreconditionRequired(_) => (428, "PreconditionRequired"),
             Self::PayloadTooLarge { .. } => (413, "PayloadTooLarge"),
             Self::UnsupportedMediaType(_) => (415, "UnsupportedMediaType"),
+            Self::EmployeeUnreadable { .. } => (500, "EmployeeUnreadable"),
             Self::ServiceUnavailable(_) => (503, "ServiceUnavailable"),
             Self::Internal(_) => (500, "InternalError"),
         }
@@ -116,6 +123,9 @@ impl From<employees::Error> for ApiError {
             employees::Error::AlreadyExists(id) => Self::EmployeeAlreadyExists(id.to_string()),
             employees::Error::PreconditionFailed(id) => Self::PreconditionFailed(id.to_string()),
             employees::Error::KeyReused => Self::IdempotencyKeyReused,
+            employees::Error::Unreadable { id, why } => {
+                Self::EmployeeUnreadable { id: id.to_string(), why }
+            }
             employees::Error::Unavailable(detail) => Self::ServiceUnavailable(detail),
             employees::Error::Internal(detail) => Self::Internal(detail),
         }
@@ -150,11 +160,21 @@ mod tests {
             (ApiError::PayloadTooLarge { limit: 16384 }, 413, "PayloadTooLarge"),
             (ApiError::UnsupportedMediaType("x".into()), 415, "UnsupportedMediaType"),
             (ApiError::ServiceUnavailable("throttled".into()), 503, "ServiceUnavailable"),
+            (
+                ApiError::EmployeeUnreadable { id: "42".into(), why: "JobTitle is missing".into() },
+                500,
+                "EmployeeUnreadable",
+            ),
             (ApiError::Internal("boom".into()), 500, "InternalError"),
             (employees::Error::DoesNotExist(id()).into(), 404, "EmployeeDoesNotExist"),
             (employees::Error::AlreadyExists(id()).into(), 409, "EmployeeAlreadyExists"),
             (employees::Error::PreconditionFailed(id()).into(), 412, "PreconditionFailed"),
             (employees::Error::KeyReused.into(), 422, "IdempotencyKeyReused"),
+            (
+                employees::Error::Unreadable { id: id(), why: "JobTitle is missing".into() }.into(),
+                500,
+                "EmployeeUnreadable",
+            ),
             (employees::Error::Unavailable("timeout".into()).into(), 503, "ServiceUnavailable"),
             (employees::Error::Internal("ResourceNotFound".into()).into(), 500, "InternalError"),
         ];

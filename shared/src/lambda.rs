@@ -9,7 +9,8 @@
 //!   name (`EmployeeDoesNotExist`).
 //!
 //! Each invocation is measured in its own telemetry scope and leaves one log
-//! line and one metrics document.
+//! line and one metrics document; its DynamoDB work spends from its own
+//! deadline ([`crate::deadline`]).
 //!
 //! A process may serve several invocations at once: on Lambda Managed
 //! Instances, Lambda sets `AWS_LAMBDA_MAX_CONCURRENCY` and the runtime polls
@@ -26,6 +27,7 @@ use serde::Serialize;
 
 use crate::apigw::{HttpRequest, HttpResponse};
 use crate::config::{Config, ConfigError};
+use crate::deadline;
 use crate::employee::Employee;
 use crate::error::ApiError;
 use crate::functions::Function;
@@ -156,7 +158,8 @@ pub async fn handle<F: Function>(
 ) -> Result<Answer, Diagnostic> {
     let started = Instant::now();
     let LambdaEvent { payload, context } = event;
-    let (ended, effects) = telemetry::measure(answer(function, payload)).await;
+    let measured = telemetry::measure(answer(function, payload));
+    let (ended, effects) = deadline::scope(context.deadline, measured).await;
     telemetry::record(&Outcome {
         function: F::NAME,
         request_id: &context.request_id,

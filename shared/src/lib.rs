@@ -14,13 +14,14 @@
 //!   their input from one [`payload`] and failing with one [`error`];
 //! - [`functions`]: which routes and contract each Lambda function serves;
 //! - [`lambda`]: the entry point, which runs each invocation in its own
-//!   [`telemetry`] scope.
+//!   [`telemetry`] scope and within its [`deadline`].
 //!
 //! Each binary reads the configuration, opens the store and hands one
 //! function to [`lambda::run`].
 
 pub mod apigw;
 pub mod config;
+pub mod deadline;
 pub mod direct;
 pub mod employee;
 pub mod employees;

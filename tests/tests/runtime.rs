@@ -9,7 +9,7 @@ use employee_api_tests::dynamodb_local::{self, client, fresh_table, put_items};
 use employee_api_tests::invoke::FUNCTIONS;
 use employee_api_tests::lambda_process::{LambdaProcess, debug_binary, lambda_environment};
 use employee_api_tests::runtime_api::{FUNCTION_TIMEOUT, RuntimeApi};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 fn log_path(name: &str) -> std::path::PathBuf {
     std::env::temp_dir().join(format!("employee-api-runtime-{}-{name}.log", std::process::id()))
@@ -97,4 +97,48 @@ async fn json_serde_json_refuses_gets_a_validation_error_through_either_door() {
         drop(process);
     }
     assert_eq!(dynamodb_local::all_items(&client, &table).await.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_listing_logs_and_counts_the_items_it_skips() {
+    let client = client();
+    let table = dynamodb_local::fresh_sample_table(&client).await;
+    put_items(&client, &table, &[("1", "Engineer"), ("3", "Engineer")]).await;
+    client
+        .put_item()
+        .table_name(&table)
+        .item("EmployeeId", aws_sdk_dynamodb::types::AttributeValue::S("2".into()))
+        .item("JobTitle", aws_sdk_dynamodb::types::AttributeValue::N("7".into()))
+        .send()
+        .await
+        .unwrap();
+    let api = RuntimeApi::start().await.expect("the Runtime API listens");
+    let mut env = lambda_environment("get-employee", &api.address);
+    env.push(("TABLE_NAME".into(), table.clone()));
+    env.push(("JOB_TITLE_INDEX".into(), String::new()));
+    env.push(("AWS_ENDPOINT_URL_DYNAMODB".into(), dynamodb_local::endpoint().to_owned()));
+    let process = LambdaProcess::start(&debug_binary("get-employee"), &env, &log_path("skipped"));
+    let event = employee_api_tests::events::http_event("GET", "/employees").build();
+    let answer = api.invoke(&event).await;
+    let response = answer.result.expect("an HTTP answer");
+    let body: Value = serde_json::from_str(response["body"].as_str().unwrap()).unwrap();
+    assert_eq!(body["employees"].as_array().unwrap().len(), 2, "{body}");
+    // The lines are written before the answer is sent.
+    let lines: Vec<Value> = process
+        .output()
+        .lines()
+        .filter_map(|line| line.find('{').and_then(|at| serde_json::from_str(&line[at..]).ok()))
+        .collect();
+    let request = lines.iter().find(|l| l["message"] == "request").expect("a request line");
+    assert_eq!(request["unreadable_items"], 1, "{request}");
+    let warning = lines.iter().find(|l| l["message"] == "skipped an item this API cannot read");
+    let warning = warning.expect("a line for the skipped item");
+    assert_eq!(
+        (&warning["employee"], &warning["reason"]),
+        (&json!("2"), &json!("JobTitle is a number, not a string"))
+    );
+    let metrics = lines.iter().find(|l| l["_aws"].is_object()).expect("a metrics document");
+    assert_eq!(metrics["UnreadableItems"], 1, "{metrics}");
+    let declared = metrics["_aws"]["CloudWatchMetrics"].to_string();
+    assert!(declared.contains("UnreadableItems"), "{declared}");
 }

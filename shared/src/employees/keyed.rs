@@ -22,7 +22,7 @@ use crate::revision::{ETag, Version, Versioned};
 use crate::store::{
     Expect, Read, RecordError, StoreGet, StoreRecord, StoreTransact, TransactError, Write,
 };
-use crate::telemetry;
+use crate::{deadline, telemetry};
 
 /// What a keyed write did, for the door to render.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -166,7 +166,7 @@ async fn transact<S: StoreTransact>(
             Ok(()) => return Ok(Some(Keyed { answer: answer.clone(), replayed: false })),
             Err(TransactError::Recorded(existing)) => return replay(request, existing).map(Some),
             Err(TransactError::ConditionFailed) => return Ok(None),
-            Err(TransactError::Conflict) => back_off(attempt).await,
+            Err(TransactError::Conflict) => back_off(attempt).await?,
             Err(TransactError::Store(err)) => return Err(err.into()),
         }
     }
@@ -202,10 +202,11 @@ fn replay(request: &Idempotent, record: Record) -> Result<Keyed, Error> {
 }
 
 /// Full jitter from 10 ms, doubling: the transaction in the way commits
-/// in milliseconds.
-async fn back_off(attempt: u32) {
+/// in milliseconds. Never past the invocation's deadline.
+async fn back_off(attempt: u32) -> Result<(), Error> {
     let cap = 10u64 << attempt.min(5);
-    tokio::time::sleep(Duration::from_millis(fastrand::u64(1..=cap))).await;
+    let delay = Duration::from_millis(fastrand::u64(1..=cap));
+    deadline::sleep(delay).await.map_err(|expired| Error::Unavailable(expired.to_string()))
 }
 
 /// The in-memory store keeps the DynamoDB store's contract for keyed writes

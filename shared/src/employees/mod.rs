@@ -32,6 +32,10 @@ pub enum Error {
     /// The idempotency key was used before with another request.
     #[error("the idempotency key was used with another request")]
     KeyReused,
+    /// The employee exists in a form this API cannot read; nothing was
+    /// written.
+    #[error("employee {id} is stored in a form this API cannot read: {why}")]
+    Unreadable { id: EmployeeId, why: String },
     /// The table was throttled, timed out or unreachable after the bounded
     /// retries: the caller may try again later.
     #[error("the employee table is unavailable: {0}")]
@@ -48,6 +52,7 @@ impl From<StoreError> for Error {
             // here was not expected.
             StoreError::ConditionFailed => Self::Internal("unexpected condition failure".into()),
             StoreError::Unavailable(detail) => Self::Unavailable(detail),
+            StoreError::Unreadable { id, why } => Self::Unreadable { id, why },
             StoreError::Internal(detail) => Self::Internal(detail),
         }
     }
@@ -118,7 +123,12 @@ pub(crate) async fn expect<S: StoreGet>(
         .collect();
     let mut unversioned = None;
     if tags.iter().any(|tag| matches!(tag, ETag::Content(_))) {
-        let current = store.read(id, Read::Consistent).await?;
+        // An item this API cannot read has no tag it issued: nothing matches.
+        let current = match store.read(id, Read::Consistent).await {
+            Ok(current) => current,
+            Err(StoreError::Unreadable { .. }) => None,
+            Err(other) => return Err(other.into()),
+        };
         if let Some(stored) = current.filter(|s| s.version.is_none() && tags.contains(&s.etag())) {
             unversioned = Some(stored.employee.job_title);
         }
@@ -134,9 +144,12 @@ pub async fn get<S: StoreGet>(store: &S, id: &EmployeeId) -> Result<Stored, Erro
     store.read(id, Read::Eventual).await?.ok_or_else(|| Error::DoesNotExist(id.clone()))
 }
 
-/// One page of employees, optionally of one job title.
+/// One page of employees, optionally of one job title. Items the API
+/// cannot read are left out and counted (the `UnreadableItems` metric).
 pub async fn list<S: StoreList>(store: &S, query: &ListQuery) -> Result<Page, Error> {
-    Ok(store.list(query).await?)
+    let page = store.list(query).await?;
+    telemetry::items_skipped(page.skipped);
+    Ok(page)
 }
 
 /// Creates `employee`; never overwrites one that exists.

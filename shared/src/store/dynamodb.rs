@@ -1,12 +1,13 @@
 //! The DynamoDB store, on the original sample's schema: partition key
 //! `EmployeeId` (S) and attribute `JobTitle` (S), plus `Version` (N) on every
 //! item this API writes (optional when reading). Other attributes an item
-//! may carry are ignored when reading.
+//! may carry are never read and never written ([`items`]).
 
 mod client;
 mod conditions;
 mod connect;
 mod errors;
+mod items;
 mod records;
 
 use std::collections::HashMap;
@@ -18,68 +19,30 @@ use std::time::Duration;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
-use serde::{Deserialize, Serialize};
-use serde_dynamo::aws_sdk_dynamodb_1::{from_item, from_items, to_item};
+use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 
 pub use client::{
     AMAZON_TRUST_SERVICES_ROOTS, DYNAMODB_ATTEMPT_TIMEOUT, DYNAMODB_CONNECT_TIMEOUT,
     DYNAMODB_INITIAL_BACKOFF, DYNAMODB_MAX_ATTEMPTS, DYNAMODB_MAX_BACKOFF,
     DYNAMODB_OPERATION_TIMEOUT, client, client_config,
 };
-use conditions::Condition;
 pub use connect::CONNECT_TIMEOUT;
 use errors::classify;
+use items::{Expressions, ID, TITLE, Unreadable, employee_from, stored_from};
 
 use super::{
     Expect, ListQuery, Page, PageKey, PutOutcome, Read, StoreDelete, StoreError, StoreGet,
     StoreList, StorePut,
 };
 use crate::config::{Config, DEFAULT_JOB_TITLE_INDEX};
-use crate::employee::{Employee, EmployeeId, JobTitle};
+use crate::deadline;
+use crate::employee::{Employee, EmployeeId};
 use crate::revision::{Stored, Version};
 
 /// The global secondary index (`JobTitle` HASH, `EmployeeId` RANGE) that
 /// `GET /employees?jobTitle=` queries.
 pub const JOB_TITLE_INDEX: &str = DEFAULT_JOB_TITLE_INDEX;
-
-pub(super) const ID: &str = "EmployeeId";
-const TITLE: &str = "JobTitle";
-const VERSION: &str = "Version";
-
-/// An item as stored: the sample's attribute names, and our version.
-#[derive(Serialize, Deserialize)]
-struct Item {
-    #[serde(rename = "EmployeeId")]
-    id: String,
-    #[serde(rename = "JobTitle")]
-    job_title: String,
-    #[serde(rename = "Version", default, skip_serializing_if = "Option::is_none")]
-    version: Option<u64>,
-}
-
-impl Item {
-    fn new(e: &Employee, version: Version) -> Self {
-        Self {
-            id: e.id.as_str().to_owned(),
-            job_title: e.job_title.as_str().to_owned(),
-            version: Some(version.get()),
-        }
-    }
-}
-
-impl From<Item> for Employee {
-    fn from(item: Item) -> Self {
-        Employee::new(EmployeeId::from_stored(item.id), JobTitle::from_stored(item.job_title))
-    }
-}
-
-impl From<Item> for Stored {
-    fn from(item: Item) -> Self {
-        let version = item.version.map(Version::from_stored);
-        Stored { employee: item.into(), version }
-    }
-}
 
 /// Where keyed requests record their answers, and for how long.
 #[derive(Debug, Clone)]
@@ -138,19 +101,12 @@ impl DynamoDbStore {
     fn key(id: &EmployeeId) -> HashMap<String, AttributeValue> {
         HashMap::from([(ID.to_owned(), AttributeValue::S(id.as_str().to_owned()))])
     }
-
-    fn item(
-        employee: &Employee,
-        version: Version,
-    ) -> Result<HashMap<String, AttributeValue>, StoreError> {
-        to_item(Item::new(employee, version)).map_err(|e| StoreError::Internal(e.to_string()))
-    }
 }
 
-fn stored_from(item: HashMap<String, AttributeValue>) -> Result<Stored, StoreError> {
-    from_item::<Item>(item)
-        .map(Stored::from)
-        .map_err(|e| StoreError::Internal(format!("malformed item: {e}")))
+impl From<Unreadable> for StoreError {
+    fn from(unreadable: Unreadable) -> Self {
+        StoreError::Unreadable { id: EmployeeId::from_stored(unreadable.id), why: unreadable.why }
+    }
 }
 
 /// Whether an SDK error is a failed condition.
@@ -163,7 +119,7 @@ where
 
 impl StoreGet for DynamoDbStore {
     async fn read(&self, id: &EmployeeId, read: Read) -> Result<Option<Stored>, StoreError> {
-        let output = boxed(
+        let output = bounded(
             self.client
                 .get_item()
                 .table_name(&self.table)
@@ -171,9 +127,9 @@ impl StoreGet for DynamoDbStore {
                 .set_consistent_read((read == Read::Consistent).then_some(true))
                 .send(),
         )
-        .await
+        .await?
         .map_err(classify)?;
-        output.item.map(stored_from).transpose()
+        Ok(output.item.as_ref().map(stored_from).transpose()?)
     }
 }
 
@@ -184,19 +140,20 @@ impl StorePut for DynamoDbStore {
         version: Version,
         expect: &Expect,
     ) -> Result<PutOutcome, StoreError> {
-        let condition = Condition::of(expect);
-        let result = boxed(
+        let update = Expressions::update(employee, version, expect);
+        let result = bounded(
             self.client
-                .put_item()
+                .update_item()
                 .table_name(&self.table)
-                .set_item(Some(Self::item(employee, version)?))
-                .set_condition_expression(condition.expression)
-                .set_expression_attribute_names(condition.names)
-                .set_expression_attribute_values(condition.values)
+                .set_key(Some(Self::key(&employee.id)))
+                .set_update_expression(update.update)
+                .set_condition_expression(update.condition)
+                .set_expression_attribute_names(update.names)
+                .set_expression_attribute_values(update.values)
                 .return_values(ReturnValue::AllOld)
                 .send(),
         )
-        .await;
+        .await?;
         match result {
             Ok(output) => Ok(match output.attributes {
                 Some(old) if !old.is_empty() => PutOutcome::Replaced,
@@ -210,25 +167,43 @@ impl StorePut for DynamoDbStore {
 
 impl StoreDelete for DynamoDbStore {
     async fn remove(&self, id: &EmployeeId, expect: &Expect) -> Result<Option<Stored>, StoreError> {
-        let condition = Condition::of(expect);
-        let result = boxed(
+        let delete = Expressions::delete(expect);
+        let result = bounded(
             self.client
                 .delete_item()
                 .table_name(&self.table)
                 .set_key(Some(Self::key(id)))
-                .set_condition_expression(condition.expression)
-                .set_expression_attribute_names(condition.names)
-                .set_expression_attribute_values(condition.values)
+                .set_condition_expression(delete.condition)
+                .set_expression_attribute_names(delete.names)
+                .set_expression_attribute_values(delete.values)
                 .return_values(ReturnValue::AllOld)
+                .return_values_on_condition_check_failure(
+                    ReturnValuesOnConditionCheckFailure::AllOld,
+                )
                 .send(),
         )
-        .await;
+        .await?;
         match result {
+            // The version does not matter to what was removed.
             Ok(output) => match output.attributes {
-                Some(old) if !old.is_empty() => stored_from(old).map(Some),
+                Some(old) if !old.is_empty() => {
+                    let version = stored_from(&old).ok().and_then(|stored| stored.version);
+                    Ok(Some(Stored { employee: employee_from(&old)?, version }))
+                }
                 _ => Ok(None),
             },
-            Err(err) if condition_failed(&err) => Err(StoreError::ConditionFailed),
+            Err(err) if condition_failed(&err) => {
+                // The item as it is: one this API cannot name is left alone
+                // and said so; otherwise the precondition was false.
+                let current = match err.as_service_error() {
+                    Some(DeleteItemError::ConditionalCheckFailedException(e)) => e.item.as_ref(),
+                    _ => None,
+                };
+                match current.map(stored_from) {
+                    Some(Err(unreadable)) => Err(unreadable.into()),
+                    _ => Err(StoreError::ConditionFailed),
+                }
+            }
             Err(err) => Err(classify(err)),
         }
     }
@@ -244,7 +219,7 @@ impl StoreList for DynamoDbStore {
                 if let Some(start) = &mut start {
                     start.insert(TITLE.to_owned(), AttributeValue::S(title.clone()));
                 }
-                let output = boxed(
+                let output = bounded(
                     self.client
                         .query()
                         .table_name(&self.table)
@@ -256,7 +231,7 @@ impl StoreList for DynamoDbStore {
                         .set_exclusive_start_key(start)
                         .send(),
                 )
-                .await
+                .await?
                 .map_err(classify)?;
                 (output.items, output.last_evaluated_key)
             }
@@ -275,29 +250,53 @@ impl StoreList for DynamoDbStore {
                         .expression_attribute_names("#t", TITLE)
                         .expression_attribute_values(":t", AttributeValue::S(title.clone()));
                 }
-                let output = boxed(scan.send()).await.map_err(classify)?;
+                let output = bounded(scan.send()).await?.map_err(classify)?;
                 (output.items, output.last_evaluated_key)
             }
         };
-        let employees = from_items::<Item>(items.unwrap_or_default())
-            .map_err(|e| StoreError::Internal(format!("malformed item: {e}")))?
-            .into_iter()
-            .map(Employee::from)
-            .collect();
+        // An item this API cannot read is skipped, logged and counted: a
+        // page never fails for another writer's item, and the cursor (the
+        // table's own last key) moves past it.
+        let mut employees = Vec::new();
+        let mut skipped = 0;
+        for item in items.unwrap_or_default() {
+            match stored_from(&item) {
+                Ok(stored) => employees.push(stored.employee),
+                Err(Unreadable { id, why }) => {
+                    skipped += 1;
+                    tracing::warn!(
+                        employee = id,
+                        reason = why,
+                        "skipped an item this API cannot read"
+                    );
+                }
+            }
+        }
         let next = match last_key {
             Some(key) => Some(PageKey { employee_id: string_attr(&key, ID)?, job_title: title }),
             None => None,
         };
-        Ok(Page { employees, next })
+        Ok(Page { employees, next, skipped })
     }
 }
 
-/// Awaits an SDK call from the heap. The SDK's operation futures are large
-/// (tens of KB): boxed here, every future above the store (use case,
+/// Awaits an SDK call, within the time the invocation has left
+/// ([`deadline::within`]): a call still running when it runs out is dropped
+/// and the store is [`StoreError::Unavailable`], so the invocation still
+/// answers (503) before its deadline.
+///
+/// The call is awaited from the heap: the SDK's operation futures are large
+/// (tens of KB); boxed here, every future above the store (use case,
 /// adapter, entry point, runtime) stays small, so creating and moving one
 /// per invocation copies a few hundred bytes instead of the SDK's state.
-fn boxed<F: Future>(call: F) -> Pin<Box<F>> {
-    Box::pin(call)
+/// (Boxed before the first poll: an `async fn` would hold the call inline.)
+fn bounded<F: Future>(call: F) -> impl Future<Output = Result<F::Output, StoreError>> {
+    let call: Pin<Box<F>> = Box::pin(call);
+    async move { deadline::within(call).await.map_err(out_of_time) }
+}
+
+fn out_of_time(expired: deadline::Expired) -> StoreError {
+    StoreError::Unavailable(expired.to_string())
 }
 
 fn start_key(key: &PageKey) -> HashMap<String, AttributeValue> {

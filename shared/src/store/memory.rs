@@ -200,6 +200,6 @@ impl StoreList for MemoryStore {
             }),
             _ => None,
         };
-        Ok(Page { employees, next })
+        Ok(Page { employees, next, skipped: 0 })
     }
 }

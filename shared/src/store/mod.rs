@@ -2,10 +2,11 @@
 //!
 //! Each use case takes only the traits it calls, so each function's binary
 //! depends on, and its IAM role grants, exactly those operations:
-//! get-employee `GetItem` + `Query`/`Scan`; add-employee `PutItem`, and for
-//! conditional and keyed writes `GetItem` and `TransactWriteItems` (with the
-//! idempotency table); remove-employee `DeleteItem`, and likewise `GetItem`
-//! and `TransactWriteItems`.
+//! get-employee `GetItem` + `Query`/`Scan`; add-employee `UpdateItem` (which
+//! sets only what the API owns of an item: `JobTitle` and `Version`), and
+//! for conditional and keyed writes `GetItem` and `TransactWriteItems` (with
+//! the idempotency table's `PutItem`); remove-employee `DeleteItem`, and
+//! likewise `GetItem` and `TransactWriteItems`.
 
 pub mod dynamodb;
 mod memory;
@@ -32,7 +33,12 @@ pub enum StoreError {
     /// caller may try again later.
     #[error("DynamoDB unavailable: {0}")]
     Unavailable(String),
-    /// Anything else (a missing table, denied access, a malformed item).
+    /// The item exists but is not one this API can serve (another writer
+    /// stored it without a string `JobTitle`, or with a `Version` that is
+    /// not one of ours): `why` says which.
+    #[error("employee {id} is stored in a form this API cannot read: {why}")]
+    Unreadable { id: EmployeeId, why: String },
+    /// Anything else (a missing table, denied access).
     #[error("DynamoDB error: {0}")]
     Internal(String),
 }
@@ -63,8 +69,12 @@ pub struct ListQuery {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Page {
     pub employees: Vec<Employee>,
-    /// Where the next page starts; `None` on the last page.
+    /// Where the next page starts; `None` on the last page. It moves past
+    /// the items skipped as well.
     pub next: Option<PageKey>,
+    /// Items of the page this API could not read (logged, and counted in
+    /// the invocation's metrics), left out of `employees`.
+    pub skipped: u32,
 }
 
 /// How fresh a read must be.
@@ -96,10 +106,12 @@ pub trait StoreGet {
     }
 }
 
-/// `PutItem`
+/// `UpdateItem` (`SET JobTitle, Version`)
 pub trait StorePut {
     /// Stores `employee` at `version` if `expect` holds of the item stored
-    /// ([`StoreError::ConditionFailed`] otherwise; nothing written).
+    /// ([`StoreError::ConditionFailed`] otherwise; nothing written): the
+    /// item is created, or only its `JobTitle` and `Version` are replaced,
+    /// so what other writers keep in it survives.
     fn write(
         &self,
         employee: &Employee,

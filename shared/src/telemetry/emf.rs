@@ -24,6 +24,7 @@ const DYNAMODB_LATENCY: Metric = Metric { name: "DynamoDbLatency", unit: "Millis
 const DYNAMODB_RETRIES: Metric = Metric { name: "DynamoDbRetries", unit: "Count" };
 const ADDED: Metric = Metric { name: "EmployeesAdded", unit: "Count" };
 const REMOVED: Metric = Metric { name: "EmployeesRemoved", unit: "Count" };
+const UNREADABLE: Metric = Metric { name: "UnreadableItems", unit: "Count" };
 
 const BY_ROUTE: &[&[&str]] = &[&["Function", "Route", "Status"]];
 const BY_FUNCTION: &[&[&str]] = &[&["Function"]];
@@ -73,6 +74,8 @@ struct Document<'a> {
     added: Option<u32>,
     #[serde(rename = "EmployeesRemoved", skip_serializing_if = "Option::is_none")]
     removed: Option<u32>,
+    #[serde(rename = "UnreadableItems", skip_serializing_if = "Option::is_none")]
+    unreadable: Option<u32>,
 }
 
 fn document<'a>(outcome: &'a Outcome<'a>, timestamp: u64) -> Document<'a> {
@@ -94,6 +97,15 @@ fn document<'a>(outcome: &'a Outcome<'a>, timestamp: u64) -> Document<'a> {
         (false, true) => &[REMOVED],
         (false, false) => &[],
     };
+    if effects.unreadable > 0 {
+        // Another writer's items a listing skipped: by function, so one
+        // alarm covers every route.
+        cloudwatch_metrics.push(Directive {
+            namespace: NAMESPACE,
+            dimensions: BY_FUNCTION,
+            metrics: &[UNREADABLE],
+        });
+    }
     if !changed.is_empty() {
         cloudwatch_metrics.push(Directive {
             namespace: NAMESPACE,
@@ -114,6 +126,7 @@ fn document<'a>(outcome: &'a Outcome<'a>, timestamp: u64) -> Document<'a> {
         dynamodb_retries: called.then_some(effects.dynamodb.retries),
         added: (effects.added > 0).then_some(effects.added),
         removed: (effects.removed > 0).then_some(effects.removed),
+        unreadable: (effects.unreadable > 0).then_some(effects.unreadable),
     }
 }
 
@@ -153,6 +166,7 @@ mod tests {
                 dynamodb: DynamoDbCalls { calls: 1, retries: 2, time: Duration::from_micros(900) },
                 added: 1,
                 removed: 0,
+                unreadable: 0,
             },
         };
         let doc = serde_json::to_value(document(&outcome, 7)).unwrap();

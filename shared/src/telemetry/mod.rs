@@ -65,6 +65,7 @@ struct Counters {
     dynamodb_time: Cell<Duration>,
     added: Cell<u32>,
     removed: Cell<u32>,
+    skipped: Cell<u32>,
 }
 
 /// Adds to the running invocation's counters; outside an invocation (store
@@ -87,6 +88,11 @@ pub fn employee_removed() {
     count(|c| increment(&c.removed));
 }
 
+/// Counts items a listing left out because this API cannot read them.
+pub fn items_skipped(items: u32) {
+    count(|c| c.skipped.set(c.skipped.get().saturating_add(items)));
+}
+
 /// DynamoDB activity of one invocation.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct DynamoDbCalls {
@@ -103,6 +109,8 @@ pub struct Effects {
     /// Employees this invocation created (1 or 0) or removed (1 or 0).
     pub added: u32,
     pub removed: u32,
+    /// Items a listing left out because this API cannot read them.
+    pub unreadable: u32,
 }
 
 /// Runs `invocation` with counters of its own, and returns its output with
@@ -119,6 +127,7 @@ pub async fn measure<F: Future>(invocation: F) -> (F::Output, Effects) {
                 },
                 added: c.added.get(),
                 removed: c.removed.get(),
+                unreadable: c.skipped.get(),
             });
             (output, effects)
         })
@@ -157,6 +166,7 @@ pub fn record(outcome: &Outcome<'_>) {
         error_code = outcome.error_code.unwrap_or(""),
         dynamodb_calls = outcome.effects.dynamodb.calls,
         dynamodb_retries = outcome.effects.dynamodb.retries,
+        unreadable_items = outcome.effects.unreadable,
         "request"
     );
     emf::write(outcome);

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::{ID, TITLE, VERSION};
+use super::items::{ID, TITLE, VERSION};
 use crate::store::Expect;
 
 /// The three condition fields of a write, each `None` when not needed

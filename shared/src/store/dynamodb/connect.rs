@@ -14,8 +14,9 @@ use aws_smithy_runtime::client::auth::no_auth::NO_AUTH_SCHEME_ID;
 use aws_smithy_runtime_api::client::auth::{AuthSchemeOption, AuthSchemeOptionsFuture};
 use aws_smithy_types::body::SdkBody;
 
+use super::DynamoDbStore;
 use super::client::DYNAMODB_CONNECT_TIMEOUT;
-use super::{DynamoDbStore, ID};
+use super::items::ID;
 use crate::config::Config;
 use crate::store::StoreError;
 

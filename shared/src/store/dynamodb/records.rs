@@ -11,14 +11,14 @@ use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, CancellationReason, Delete, Put, ReturnValue,
-    ReturnValuesOnConditionCheckFailure, TransactWriteItem,
+    ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
 use serde::{Deserialize, Serialize};
 use serde_dynamo::aws_sdk_dynamodb_1::{from_item, to_item};
 
-use super::conditions::Condition;
 use super::errors::classify;
-use super::{DynamoDbStore, IdempotencyTable, boxed, condition_failed};
+use super::items::Expressions;
+use super::{DynamoDbStore, IdempotencyTable, bounded, condition_failed};
 use crate::idempotency::{Answer, Fingerprint, Record};
 use crate::store::{RecordError, StoreError, StoreRecord, StoreTransact, TransactError, Write};
 
@@ -105,29 +105,32 @@ impl DynamoDbStore {
             .map_err(|e| StoreError::Internal(e.to_string()))
     }
 
+    /// The employee write of a keyed request: what the API owns set
+    /// (`Update`, so other writers' attributes survive), or the item deleted.
     fn employee_write(&self, write: &Write) -> Result<TransactWriteItem, StoreError> {
         let built = match write {
             Write::Put { employee, version, expect } => {
-                let condition = Condition::of(expect);
-                let put = Put::builder()
+                let update = Expressions::update(employee, *version, expect);
+                let built = Update::builder()
                     .table_name(&self.table)
-                    .set_item(Some(Self::item(employee, *version)?))
-                    .set_condition_expression(condition.expression)
-                    .set_expression_attribute_names(condition.names)
-                    .set_expression_attribute_values(condition.values)
+                    .set_key(Some(Self::key(&employee.id)))
+                    .set_update_expression(update.update)
+                    .set_condition_expression(update.condition)
+                    .set_expression_attribute_names(update.names)
+                    .set_expression_attribute_values(update.values)
                     .build();
-                put.map(|put| TransactWriteItem::builder().put(put).build())
+                built.map(|update| TransactWriteItem::builder().update(update).build())
             }
             Write::Delete { id, expect } => {
-                let condition = Condition::of(expect);
-                let delete = Delete::builder()
+                let delete = Expressions::delete(expect);
+                let built = Delete::builder()
                     .table_name(&self.table)
                     .set_key(Some(Self::key(id)))
-                    .set_condition_expression(condition.expression)
-                    .set_expression_attribute_names(condition.names)
-                    .set_expression_attribute_values(condition.values)
+                    .set_condition_expression(delete.condition)
+                    .set_expression_attribute_names(delete.names)
+                    .set_expression_attribute_values(delete.values)
                     .build();
-                delete.map(|delete| TransactWriteItem::builder().delete(delete).build())
+                built.map(|delete| TransactWriteItem::builder().delete(delete).build())
             }
         };
         built.map_err(|e| StoreError::Internal(e.to_string()))
@@ -137,7 +140,7 @@ impl DynamoDbStore {
 impl StoreRecord for DynamoDbStore {
     async fn record(&self, record: &Record) -> Result<(), RecordError> {
         let put = self.record_put(record).map_err(RecordError::Store)?;
-        let result = boxed(
+        let result = bounded(
             self.client
                 .put_item()
                 .table_name(put.table_name)
@@ -151,7 +154,8 @@ impl StoreRecord for DynamoDbStore {
                 )
                 .send(),
         )
-        .await;
+        .await
+        .map_err(RecordError::Store)?;
         match result {
             Ok(_) => Ok(()),
             Err(err) if condition_failed(&err) => {
@@ -177,14 +181,15 @@ impl StoreTransact for DynamoDbStore {
     async fn transact(&self, record: &Record, write: &Write) -> Result<(), TransactError> {
         let record_put = self.record_put(record).map_err(TransactError::Store)?;
         let employee_write = self.employee_write(write).map_err(TransactError::Store)?;
-        let result = boxed(
+        let result = bounded(
             self.client
                 .transact_write_items()
                 .transact_items(TransactWriteItem::builder().put(record_put).build())
                 .transact_items(employee_write)
                 .send(),
         )
-        .await;
+        .await
+        .map_err(TransactError::Store)?;
         match result {
             Ok(_) => Ok(()),
             Err(err) => match err.as_service_error() {

@@ -11,6 +11,7 @@ use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::config::{BehaviorVersion, Region};
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_smithy_http_client::tls::{self, TlsContext, TrustStore, rustls_provider::CryptoMode};
 
 use crate::config::{DynamoDbSettings, Trust};
@@ -84,7 +85,7 @@ pub fn client_config(settings: &DynamoDbSettings) -> aws_sdk_dynamodb::config::B
     builder
 }
 
-/// Retries a `PutItem` or `DeleteItem` refused with
+/// Retries an `UpdateItem`, `PutItem` or `DeleteItem` refused with
 /// `TransactionConflictException`: a keyed write's transaction holds the
 /// item for milliseconds, so the SDK's bounded back-off outlasts it. (The
 /// SDK's own classifiers do not know this code.)
@@ -97,8 +98,10 @@ impl ClassifyRetry for TransactionConflicts {
             return RetryAction::NoActionIndicated;
         };
         let conflict = error.as_operation_error().is_some_and(|e| {
-            e.downcast_ref::<PutItemError>()
-                .is_some_and(PutItemError::is_transaction_conflict_exception)
+            e.downcast_ref::<UpdateItemError>()
+                .is_some_and(UpdateItemError::is_transaction_conflict_exception)
+                || e.downcast_ref::<PutItemError>()
+                    .is_some_and(PutItemError::is_transaction_conflict_exception)
                 || e.downcast_ref::<DeleteItemError>()
                     .is_some_and(DeleteItemError::is_transaction_conflict_exception)
         });

@@ -20,7 +20,7 @@ use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement,
     KeyType, Projection, ProjectionType, ScalarAttributeType,
 };
-use employee_api::config::{DynamoDbSettings, Trust};
+use employee_api::config::{CredentialSource, DynamoDbSettings, Trust};
 use employee_api::store::JOB_TITLE_INDEX;
 use employee_api::store::dynamodb::client_config;
 
@@ -106,7 +106,9 @@ pub fn settings() -> DynamoDbSettings {
 pub fn settings_for(endpoint: &str) -> DynamoDbSettings {
     DynamoDbSettings {
         region: REGION.to_owned(),
-        credentials: Credentials::new(ACCESS_KEY, SECRET_KEY, None, None, "local"),
+        credentials: CredentialSource::Environment(Credentials::new(
+            ACCESS_KEY, SECRET_KEY, None, None, "local",
+        )),
         endpoint_url: Some(endpoint.to_owned()),
         use_fips: false,
         use_dual_stack: false,

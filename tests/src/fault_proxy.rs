@@ -44,6 +44,8 @@ struct Shared {
     requests: AtomicUsize,
     connections: AtomicUsize,
     health_checks: AtomicUsize,
+    /// The access key id of every signed API request, in order.
+    access_keys: Mutex<Vec<String>>,
     upstream: String,
 }
 
@@ -62,6 +64,7 @@ impl FaultProxy {
             requests: AtomicUsize::new(0),
             connections: AtomicUsize::new(0),
             health_checks: AtomicUsize::new(0),
+            access_keys: Mutex::new(Vec::new()),
             upstream: upstream.trim_start_matches("http://").trim_end_matches('/').to_owned(),
         });
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
@@ -94,6 +97,12 @@ impl FaultProxy {
     /// Health checks (an unsigned `GET /`) answered since the last call.
     pub fn take_health_check_count(&self) -> usize {
         self.shared.health_checks.swap(0, Ordering::SeqCst)
+    }
+
+    /// The access key ids the API requests since the last call were signed
+    /// with (`Credential=<id>/…` of their `Authorization`), in order.
+    pub fn take_access_keys(&self) -> Vec<String> {
+        std::mem::take(&mut *self.shared.access_keys.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
     /// Connections accepted since the last call.
@@ -145,6 +154,9 @@ async fn connection(shared: Arc<Shared>, mut client: TcpStream) {
         let is_api = is_api_request(&head);
         if is_api {
             shared.requests.fetch_add(1, Ordering::SeqCst);
+            if let Some(key) = access_key(&request) {
+                shared.access_keys.lock().unwrap_or_else(|p| p.into_inner()).push(key);
+            }
         }
         let fault = current(&shared);
         if !is_api && fault == Fault::None && is_health_check(&head) {
@@ -283,6 +295,18 @@ fn head(request: &[u8]) -> String {
 fn is_health_check(head: &str) -> bool {
     head.starts_with("get / http/1.1\r\n")
         && !head.lines().any(|line| line.starts_with("authorization:"))
+}
+
+/// The access key id `request` was signed with.
+fn access_key(request: &[u8]) -> Option<String> {
+    let head_end = find(request, b"\r\n\r\n").unwrap_or(request.len());
+    let head = String::from_utf8_lossy(&request[..head_end]);
+    let authorization = head.lines().find_map(|line| {
+        let (name, value) = line.split_once(':')?;
+        name.eq_ignore_ascii_case("authorization").then_some(value)
+    })?;
+    let credential = authorization.split("Credential=").nth(1)?;
+    Some(credential.split('/').next()?.trim().to_owned())
 }
 
 /// Whether the request with this `head` calls a DynamoDB operation

@@ -6,6 +6,7 @@
 mod client;
 mod conditions;
 mod connect;
+mod credentials;
 mod errors;
 mod items;
 mod records;

@@ -14,7 +14,8 @@ use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_smithy_http_client::tls::{self, TlsContext, TrustStore, rustls_provider::CryptoMode};
 
-use crate::config::{DynamoDbSettings, Trust};
+use super::credentials::ContainerCredentials;
+use crate::config::{CredentialSource, DynamoDbSettings, Trust};
 use crate::telemetry::DynamoDbCallMeter;
 
 /// How long one request may spend on DynamoDB, retries and back-off included.
@@ -60,7 +61,6 @@ pub fn client_config(settings: &DynamoDbSettings) -> aws_sdk_dynamodb::config::B
     let mut builder = aws_sdk_dynamodb::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(settings.region.clone()))
-        .credentials_provider(settings.credentials.clone())
         .use_fips(settings.use_fips)
         .use_dual_stack(settings.use_dual_stack)
         .http_client(https)
@@ -79,6 +79,14 @@ pub fn client_config(settings: &DynamoDbSettings) -> aws_sdk_dynamodb::config::B
         )
         .retry_classifier(TransactionConflicts)
         .interceptor(DynamoDbCallMeter);
+    builder = match &settings.credentials {
+        CredentialSource::Environment(credentials) => {
+            builder.credentials_provider(credentials.clone())
+        }
+        CredentialSource::Container(endpoint) => {
+            builder.credentials_provider(ContainerCredentials::new(endpoint.clone()))
+        }
+    };
     if let Some(endpoint_url) = &settings.endpoint_url {
         builder = builder.endpoint_url(endpoint_url);
     }

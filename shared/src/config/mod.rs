@@ -4,7 +4,10 @@
 
 use std::time::Duration;
 
-use aws_sdk_dynamodb::config::Credentials;
+mod credentials;
+
+use credentials::credential_source;
+pub use credentials::{ContainerEndpoint, ContainerToken, CredentialSource};
 
 /// The job-title index `GET /employees?jobTitle=` queries when
 /// `JOB_TITLE_INDEX` is unset.
@@ -42,18 +45,18 @@ pub struct Config {
 /// Lambda runtime sets.
 ///
 /// The functions read these themselves rather than through `aws-config`'s
-/// provider chains: on Lambda the region and the role's credentials are
-/// always in the environment, and building the default chains (profile
-/// files, SSO, web identity with an STS client of its own, IMDS) took about
-/// an eighth of the cold start's CPU, for providers that never answer there
-/// (README, "Performance").
+/// provider chains: on Lambda the region is always in the environment, and
+/// the role's credentials come in one of the two ways Lambda delivers them
+/// ([`CredentialSource`]); building the default chains (profile files, SSO,
+/// web identity with an STS client of its own, IMDS) took about an eighth
+/// of the cold start's CPU, for providers that never answer there (README,
+/// "Performance").
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DynamoDbSettings {
     /// `AWS_REGION` (Lambda's), else `AWS_DEFAULT_REGION`.
     pub region: String,
-    /// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and, for a role's
-    /// temporary credentials as on Lambda, `AWS_SESSION_TOKEN`.
-    pub credentials: Credentials,
+    /// Where the role's credentials come from.
+    pub credentials: CredentialSource,
     /// `AWS_ENDPOINT_URL_DYNAMODB`, else `AWS_ENDPOINT_URL` (DynamoDB Local),
     /// unless `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS` is `true`.
     pub endpoint_url: Option<String>,
@@ -93,11 +96,16 @@ pub enum ConfigError {
     )]
     MissingRegion,
     #[error(
-        "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set: on Lambda they carry the function's role; \
+        "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set, nor AWS_CONTAINER_CREDENTIALS_FULL_URI: \
+         on Lambda one or the other carries the function's role; \
          elsewhere export them (from a profile: eval \"$(aws configure export-credentials --format env)\"; \
          for DynamoDB Local any value will do)"
     )]
     MissingCredentials,
+    #[error(
+        "{0} is not a container credentials endpoint this function can use: it must be plain http:// on a loopback address, 169.254.170.2, 169.254.170.23 or [fd00:ec2::23]"
+    )]
+    InvalidCredentialsEndpoint(String),
 }
 
 impl ConfigError {
@@ -109,6 +117,7 @@ impl ConfigError {
             Self::InvalidRetention => "Configuration.InvalidIdempotencyRetention",
             Self::MissingRegion => "Configuration.MissingRegion",
             Self::MissingCredentials => "Configuration.MissingCredentials",
+            Self::InvalidCredentialsEndpoint(_) => "Configuration.InvalidCredentialsEndpoint",
         }
     }
 }
@@ -161,14 +170,7 @@ impl DynamoDbSettings {
         let region = non_empty(&lookup, "AWS_REGION")
             .or_else(|| non_empty(&lookup, "AWS_DEFAULT_REGION"))
             .ok_or(ConfigError::MissingRegion)?;
-        let (Some(access_key_id), Some(secret_access_key)) =
-            (non_empty(&lookup, "AWS_ACCESS_KEY_ID"), non_empty(&lookup, "AWS_SECRET_ACCESS_KEY"))
-        else {
-            return Err(ConfigError::MissingCredentials);
-        };
-        let session_token = non_empty(&lookup, "AWS_SESSION_TOKEN");
-        let credentials =
-            Credentials::new(access_key_id, secret_access_key, session_token, None, "environment");
+        let credentials = credential_source(&lookup)?;
         let is_true =
             |name| non_empty(&lookup, name).is_some_and(|v| v.eq_ignore_ascii_case("true"));
         let endpoint_url = if is_true("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS") {
@@ -199,11 +201,11 @@ fn non_empty(lookup: &impl Fn(&str) -> Option<String>, name: &str) -> Option<Str
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
     /// What the Lambda runtime sets for a function with `TABLE_NAME`.
-    const LAMBDA: &[(&str, &str)] = &[
+    pub(super) const LAMBDA: &[(&str, &str)] = &[
         ("TABLE_NAME", "Employees"),
         ("AWS_REGION", "eu-west-1"),
         ("AWS_DEFAULT_REGION", "eu-west-1"),
@@ -213,7 +215,7 @@ mod tests {
     ];
 
     /// `LAMBDA` with `changes` applied (an empty value unsets).
-    fn config(changes: &[(&str, &str)]) -> Result<Config, ConfigError> {
+    pub(super) fn config(changes: &[(&str, &str)]) -> Result<Config, ConfigError> {
         Config::from_lookup(|name| {
             let value = changes.iter().chain(LAMBDA).find(|(k, _)| *k == name)?.1;
             (!value.is_empty()).then(|| value.to_owned())
@@ -269,16 +271,20 @@ mod tests {
     fn region_and_credentials_come_from_the_lambda_environment() {
         let c = config(&[]).unwrap().dynamodb;
         assert_eq!(c.region, "eu-west-1");
-        assert_eq!(c.credentials.access_key_id(), "ASIAEXAMPLE");
-        assert_eq!(c.credentials.secret_access_key(), "secret");
-        assert_eq!(c.credentials.session_token(), Some("token"));
+        let CredentialSource::Environment(credentials) = &c.credentials else {
+            panic!("{:?}", c.credentials)
+        };
+        assert_eq!(credentials.access_key_id(), "ASIAEXAMPLE");
+        assert_eq!(credentials.secret_access_key(), "secret");
+        assert_eq!(credentials.session_token(), Some("token"));
         assert_eq!((c.endpoint_url, c.use_fips, c.use_dual_stack), (None, false, false));
         assert_eq!(c.trust, Trust::AmazonTrustServices);
         // Outside Lambda: the older region variable, long-term keys.
         let c = config(&[("AWS_REGION", ""), ("AWS_DEFAULT_REGION", "us-east-2")]).unwrap();
         assert_eq!(c.dynamodb.region, "us-east-2");
         let c = config(&[("AWS_SESSION_TOKEN", "")]).unwrap();
-        assert_eq!(c.dynamodb.credentials.session_token(), None);
+        let CredentialSource::Environment(credentials) = c.dynamodb.credentials else { panic!() };
+        assert_eq!(credentials.session_token(), None);
     }
 
     #[test]

@@ -8,9 +8,13 @@ sets up the container engine, DynamoDB Local with the table and the
      the five routes with each AuthorizationType: AWS_IAM, JWT and NONE.
   2. `sam local invoke` on every file in events/, in an order that makes each
      answer certain, each answer checked (status and body, or the direct
-     invocation's output or errorType), then what the table holds.
-  3. `sam local start-api`: every route over HTTP, error cases included, and
-     what SAM itself answers for a path or method no route serves.
+     invocation's output or errorType), then what the table holds; then
+     every file in events/doors/ (one request as each door delivers it),
+     each of which must reach a%41 and never the decoy aA.
+  3. `sam local start-api`: every route over HTTP, error cases included; ids
+     a second percent-decoding would turn into others (a%41, 100%, x%2541,
+     a+b, ü ñ) created, read and deleted through their Location; and what
+     SAM itself answers for a path or method no route serves.
   4. `sam local start-lambda`: the Lambda Invoke API with boto3, with the
      state machine's input ({"employee": "42"}), errors included.
 

@@ -1,5 +1,15 @@
 //! Where the function's credentials come from: the two ways Lambda
 //! delivers an execution role's credentials, in the SDKs' order.
+//!
+//! On-demand Lambda sets `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and
+//! `AWS_SESSION_TOKEN`; for SnapStart it sets
+//! `AWS_CONTAINER_CREDENTIALS_FULL_URI` and
+//! `AWS_CONTAINER_AUTHORIZATION_TOKEN` instead (Lambda Developer Guide,
+//! "SnapStart: credentials"). How Lambda Managed Instances deliver them is
+//! not in AWS's documentation; the Managed Instances code of AWS's Runtime
+//! Interface Emulator (aws/aws-lambda-runtime-interface-emulator,
+//! `internal/lambda-managed-instances/rapidcore/env/environment.go`) sets
+//! the three variables. Either way is read here.
 
 use std::net::IpAddr;
 use std::path::PathBuf;

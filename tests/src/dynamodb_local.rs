@@ -148,7 +148,7 @@ pub async fn fresh_idempotency_table(client: &Client) -> String {
 }
 
 pub async fn create_idempotency_table(client: &Client, name: &str) {
-    client
+    let result = client
         .create_table()
         .table_name(name)
         .billing_mode(BillingMode::PayPerRequest)
@@ -167,8 +167,22 @@ pub async fn create_idempotency_table(client: &Client, name: &str) {
                 .expect("key"),
         )
         .send()
-        .await
-        .unwrap_or_else(|e| panic!("cannot create table {name}: {e:?}"));
+        .await;
+    created(name, result);
+}
+
+/// Panics unless `CreateTable` succeeded. A `ResourceInUseException` is
+/// success too: table names are unique to this process, so the table that
+/// exists is the one an earlier attempt of the same call created (the
+/// client retries a first `CreateTable` that a busy engine answers too late).
+fn created<T, E>(name: &str, result: Result<T, aws_sdk_dynamodb::error::SdkError<E>>)
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::fmt::Debug,
+{
+    if let Err(e) = result {
+        let exists = e.as_service_error().and_then(|e| e.code()) == Some("ResourceInUseException");
+        assert!(exists, "cannot create table {name}: {e:?}");
+    }
 }
 
 /// The idempotency table's partition key (template.yaml).
@@ -225,7 +239,7 @@ pub async fn create_table(client: &Client, name: &str, with_job_title_index: boo
                 .expect("index"),
         );
     }
-    request.send().await.unwrap_or_else(|e| panic!("cannot create table {name}: {e:?}"));
+    created(name, request.send().await);
 }
 
 /// Every item of `table` exactly as the engine holds it (consistent reads),

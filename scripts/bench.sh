@@ -18,9 +18,10 @@
 #                                proves the benchmark still works, its
 #                                figures mean little
 #
-# The CPU quota needs a writable cgroup v1 cpu controller
-# (/sys/fs/cgroup/cpu) and root; without one the benchmark says so in one
-# line and runs without a quota.
+# The CPU quota needs root and a CPU controller: cgroup v2's (cpu.max) or
+# cgroup v1's (/sys/fs/cgroup/cpu). Without one the benchmark stops before it
+# measures anything, in one line that says what to run instead (as root, or
+# with --sizes none for a sweep without a quota).
 #
 # Extra arguments go to the bench binary (--cold-runs N, --warm N, --out FILE,
 # --sizes MB,…, --sweep-cold-runs N, --sweep-warm N, --sweep-only, --subject

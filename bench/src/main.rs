@@ -210,6 +210,19 @@ fn main() -> Result<(), BoxError> {
             .into());
         }
     }
+    // A sweep by memory size without the sizes' quotas would print figures
+    // that are not what its table says: refused before anything runs.
+    let groups = if options.sweep.sizes.is_empty() {
+        None
+    } else {
+        match cpu_quota::CpuGroups::create(&options.sweep.sizes) {
+            Ok(groups) => Some(groups),
+            Err(why) => {
+                eprintln!("bench: {why}");
+                std::process::exit(2)
+            }
+        }
+    };
     let scratch = std::env::temp_dir().join(format!("employee-api-bench-{}", std::process::id()));
     std::fs::create_dir_all(&scratch)?;
 
@@ -372,17 +385,6 @@ fn main() -> Result<(), BoxError> {
             subject: subject.clone(),
         });
     }
-    let groups = if options.sweep.sizes.is_empty() {
-        None
-    } else {
-        match cpu_quota::CpuGroups::create(&options.sweep.sizes) {
-            Ok(groups) => Some(groups),
-            Err(why) => {
-                eprintln!("bench: NO CPU QUOTA: {why}; the sweep runs without one");
-                None
-            }
-        }
-    };
     let launcher = bootstrap("cpu-quota-exec");
     let results = sweep::run(&subjects, groups.as_ref(), &launcher, &options.sweep, &scratch)?;
     drop(groups);

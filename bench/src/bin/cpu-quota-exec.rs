@@ -3,9 +3,10 @@
 //!
 //!     cpu-quota-exec GROUP_DIR CPU LOG PROGRAM [ARGS…]
 //!
-//! It moves itself into GROUP_DIR (cgroup v1: ~15–20 ms on this kernel) and
-//! onto CPU (see `cpu_quota.rs` for why one CPU), prints `ready`, waits for a line on stdin (the benchmark starts its clock
-//! and writes it), then replaces itself with PROGRAM: same pid, same
+//! It moves itself into GROUP_DIR (cgroup v1 or v2: writing its pid to
+//! `cgroup.procs`, ~15–20 ms under cgroup v1 on a 2-core x86_64 VM) and onto
+//! CPU (see `cpu_quota.rs` for why one CPU), prints `ready`, waits for a line
+//! on stdin (the benchmark starts its clock and writes it), then replaces itself with PROGRAM: same pid, same
 //! environment and working directory, stdin from /dev/null, stdout and
 //! stderr appended to LOG. Kept to the standard library so that the exec
 //! leaves little behind that the subject would pay for (and `nix` for the

@@ -2,7 +2,7 @@
 """Writes template-managed-instances.yaml from template.yaml: the same stack
 with the three functions on a Lambda Managed Instances capacity provider.
 
-Run it after changing template.yaml (tests/tests/template.rs fails until the
+Run it after changing template.yaml (tests/tests/template/ fails until the
 two agree):  python3 scripts/managed-instances-template.py
 It edits template.yaml's text (so comments and CloudFormation tags stay as
 written) and stops if a piece it edits has changed shape.

@@ -13,6 +13,7 @@ pub mod malformed;
 pub mod process;
 pub mod runtime_api;
 pub mod stats;
+pub mod template;
 pub mod tls_proxy;
 
 use std::path::PathBuf;

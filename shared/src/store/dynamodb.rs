@@ -9,6 +9,7 @@ mod connect;
 mod credentials;
 mod errors;
 mod items;
+mod list;
 mod records;
 
 use std::collections::HashMap;
@@ -30,12 +31,9 @@ pub use client::{
 };
 pub use connect::CONNECT_TIMEOUT;
 use errors::classify;
-use items::{Expressions, ID, TITLE, Unreadable, employee_from, stored_from};
+use items::{Expressions, ID, Unreadable, employee_from, stored_from};
 
-use super::{
-    Expect, ListQuery, Page, PageKey, PutOutcome, Read, StoreDelete, StoreError, StoreGet,
-    StoreList, StorePut,
-};
+use super::{Expect, PutOutcome, Read, StoreDelete, StoreError, StoreGet, StorePut};
 use crate::config::{Config, DEFAULT_JOB_TITLE_INDEX};
 use crate::deadline;
 use crate::employee::{Employee, EmployeeId};
@@ -210,77 +208,6 @@ impl StoreDelete for DynamoDbStore {
     }
 }
 
-impl StoreList for DynamoDbStore {
-    async fn list(&self, query: &ListQuery) -> Result<Page, StoreError> {
-        let limit = i32::try_from(query.limit).unwrap_or(i32::MAX);
-        let title = query.job_title.as_ref().map(|t| t.as_str().to_owned());
-        let (items, last_key) = match (&title, &self.job_title_index) {
-            (Some(title), Some(index)) => {
-                let mut start = query.after.as_ref().map(start_key);
-                if let Some(start) = &mut start {
-                    start.insert(TITLE.to_owned(), AttributeValue::S(title.clone()));
-                }
-                let output = bounded(
-                    self.client
-                        .query()
-                        .table_name(&self.table)
-                        .index_name(index)
-                        .key_condition_expression("#t = :t")
-                        .expression_attribute_names("#t", TITLE)
-                        .expression_attribute_values(":t", AttributeValue::S(title.clone()))
-                        .limit(limit)
-                        .set_exclusive_start_key(start)
-                        .send(),
-                )
-                .await?
-                .map_err(classify)?;
-                (output.items, output.last_evaluated_key)
-            }
-            _ => {
-                let mut scan = self
-                    .client
-                    .scan()
-                    .table_name(&self.table)
-                    .limit(limit)
-                    .set_exclusive_start_key(query.after.as_ref().map(start_key));
-                if let Some(title) = &title {
-                    // No index: filter a scan. Pages may hold fewer than
-                    // `limit` items, but the cursor still visits each once.
-                    scan = scan
-                        .filter_expression("#t = :t")
-                        .expression_attribute_names("#t", TITLE)
-                        .expression_attribute_values(":t", AttributeValue::S(title.clone()));
-                }
-                let output = bounded(scan.send()).await?.map_err(classify)?;
-                (output.items, output.last_evaluated_key)
-            }
-        };
-        // An item this API cannot read is skipped, logged and counted: a
-        // page never fails for another writer's item, and the cursor (the
-        // table's own last key) moves past it.
-        let mut employees = Vec::new();
-        let mut skipped = 0;
-        for item in items.unwrap_or_default() {
-            match stored_from(&item) {
-                Ok(stored) => employees.push(stored.employee),
-                Err(Unreadable { id, why }) => {
-                    skipped += 1;
-                    tracing::warn!(
-                        employee = id,
-                        reason = why,
-                        "skipped an item this API cannot read"
-                    );
-                }
-            }
-        }
-        let next = match last_key {
-            Some(key) => Some(PageKey { employee_id: string_attr(&key, ID)?, job_title: title }),
-            None => None,
-        };
-        Ok(Page { employees, next, skipped })
-    }
-}
-
 /// Awaits an SDK call, within the time the invocation has left
 /// ([`deadline::within`]): a call still running when it runs out is dropped
 /// and the store is [`StoreError::Unavailable`], so the invocation still
@@ -298,15 +225,4 @@ fn bounded<F: Future>(call: F) -> impl Future<Output = Result<F::Output, StoreEr
 
 fn out_of_time(expired: deadline::Expired) -> StoreError {
     StoreError::Unavailable(expired.to_string())
-}
-
-fn start_key(key: &PageKey) -> HashMap<String, AttributeValue> {
-    HashMap::from([(ID.to_owned(), AttributeValue::S(key.employee_id.clone()))])
-}
-
-fn string_attr(item: &HashMap<String, AttributeValue>, name: &str) -> Result<String, StoreError> {
-    match item.get(name) {
-        Some(AttributeValue::S(value)) => Ok(value.clone()),
-        _ => Err(StoreError::Internal(format!("key attribute {name} missing or not a string"))),
-    }
 }

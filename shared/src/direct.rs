@@ -28,15 +28,14 @@ fn invalid(reason: String) -> ApiError {
 }
 
 fn employee_id(input: &DirectInput) -> Result<EmployeeId, ApiError> {
-    let employee = input.field("employee", &input.employee).map_err(invalid)?;
+    let employee = input.employee().map_err(invalid)?;
     Ok(EmployeeId::parse(employee)?)
 }
 
 fn idempotency_key(input: &DirectInput) -> Result<Option<IdempotencyKey>, ApiError> {
-    match &input.idempotency_key {
+    match input.idempotency_key().map_err(invalid)? {
         None => Ok(None),
-        Some(Err(wrong)) => Err(invalid(format!("idempotencyKey: {wrong}"))),
-        Some(Ok(key)) => Ok(Some(IdempotencyKey::parse(key.as_str())?)),
+        Some(key) => Ok(Some(IdempotencyKey::parse(key)?)),
     }
 }
 
@@ -52,7 +51,7 @@ where
     S: StorePut + StoreTransact + StoreRecord,
 {
     let id = employee_id(input)?;
-    let job_title = input.field("jobTitle", &input.job_title).map_err(invalid)?;
+    let job_title = input.job_title().map_err(invalid)?;
     let employee = Employee::new(id.clone(), JobTitle::parse(job_title)?);
     let Some(key) = idempotency_key(input)? else {
         return Ok(employees::create(store, employee).await?.employee);

@@ -22,6 +22,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
 
+use aws_lambda_events::apigw::ApiGatewayV2httpRequest;
 use lambda_runtime::{Diagnostic, Error, LambdaEvent, service_fn};
 use serde::Serialize;
 
@@ -31,7 +32,7 @@ use crate::deadline;
 use crate::employee::Employee;
 use crate::error::ApiError;
 use crate::functions::Function;
-use crate::payload::{HttpEvent, Payload};
+use crate::payload::Payload;
 use crate::route::{Route, RouteKey};
 use crate::telemetry::{self, Outcome};
 
@@ -219,11 +220,11 @@ async fn answer<F: Function>(function: &F, payload: Payload) -> Ended {
 /// name is known, for the log, as soon as the method and path are.
 async fn http<F: Function>(
     function: &F,
-    event: Result<HttpEvent, String>,
+    event: Result<Box<ApiGatewayV2httpRequest>, String>,
 ) -> (&'static str, Result<HttpResponse, ApiError>) {
     let request = event
         .map_err(|e| ApiError::Validation(format!("the request is not valid HTTP: {e}")))
-        .and_then(HttpRequest::try_from);
+        .and_then(|event| HttpRequest::try_from(*event));
     let request = match request {
         Ok(request) => request,
         Err(error) => return (UNMATCHED, Err(error)),

@@ -2,13 +2,15 @@
 //! then read as JSON or its query string read into the struct a route
 //! expects.
 
+use std::collections::BTreeMap;
+
+use aws_lambda_events::apigw::ApiGatewayV2httpRequest;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
 use crate::idempotency::IdempotencyKey;
-use crate::payload::{HttpEvent, Query};
 use crate::route::{self, Door};
 
 /// Bodies above this size are refused with 413 (an employee is < 500 bytes).
@@ -29,6 +31,21 @@ pub struct HttpRequest {
     pub body: Vec<u8>,
 }
 
+/// A request's query string, as the event gives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Query {
+    /// `rawQueryString`, without `?`: what every door sends.
+    Raw(String),
+    /// `queryStringParameters`, in an event without `rawQueryString`.
+    Parameters(BTreeMap<String, String>),
+}
+
+impl Default for Query {
+    fn default() -> Self {
+        Self::Raw(String::new())
+    }
+}
+
 /// The headers that make a write conditional or idempotent.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct WriteHeaders {
@@ -37,10 +54,10 @@ pub struct WriteHeaders {
     pub idempotency_key: Option<String>,
 }
 
-impl TryFrom<HttpEvent> for HttpRequest {
+impl TryFrom<ApiGatewayV2httpRequest> for HttpRequest {
     type Error = ApiError;
 
-    fn try_from(event: HttpEvent) -> Result<Self, ApiError> {
+    fn try_from(event: ApiGatewayV2httpRequest) -> Result<Self, ApiError> {
         let body = match event.body {
             None => Vec::new(),
             Some(body) if event.is_base64_encoded => STANDARD.decode(body).map_err(|_| {
@@ -50,18 +67,40 @@ impl TryFrom<HttpEvent> for HttpRequest {
             })?,
             Some(body) => body.into_bytes(),
         };
-        let door = Door::of(event.domain_name.as_deref(), event.user_agent.as_deref());
+        let context = event.request_context;
+        let door = Door::of(context.domain_name.as_deref(), context.http.user_agent.as_deref());
+        // `rawPath` is read from `path` too when it is absent (the
+        // library's alias); `requestContext.http.path` comes last.
+        let raw_path = event.raw_path.or(context.http.path).unwrap_or_default();
+        let query = match event.raw_query_string {
+            Some(raw) => Query::Raw(raw),
+            // The library splits each value at its commas; joined again, a
+            // value reads as it was sent.
+            None => {
+                let parameters = &event.query_string_parameters;
+                let joined = parameters.iter().filter_map(|(name, _)| {
+                    Some((name.to_owned(), parameters.all(name)?.join(",")))
+                });
+                Query::Parameters(joined.collect())
+            }
+        };
+        // Names match in any case (`HeaderMap`); a value is text, as read.
+        let header = |name: &str| {
+            let value = event.headers.get(name)?;
+            Some(String::from_utf8_lossy(value.as_bytes()).into_owned())
+        };
+        let mut path_parameters = event.path_parameters;
         Ok(Self {
-            method: event.method,
-            raw_path: event.raw_path,
+            method: context.http.method.as_str().to_owned(),
+            raw_path,
             door,
-            employee_id_parameter: event.employee_id_parameter,
-            query: event.query,
-            content_type: event.headers.content_type,
+            employee_id_parameter: path_parameters.remove("employeeId"),
+            query,
+            content_type: header("content-type"),
             write_headers: WriteHeaders {
-                if_match: event.headers.if_match,
-                if_none_match: event.headers.if_none_match,
-                idempotency_key: event.headers.idempotency_key,
+                if_match: header("if-match"),
+                if_none_match: header("if-none-match"),
+                idempotency_key: header("idempotency-key"),
             },
             body,
         })
@@ -132,8 +171,6 @@ impl HttpRequest {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use serde::Deserialize;
 
     use super::*;
@@ -196,10 +233,11 @@ mod tests {
 
     #[test]
     fn a_base64_body_is_decoded_once_and_a_broken_one_refused() {
-        let event = |body: &str| HttpEvent {
-            body: Some(body.into()),
-            is_base64_encoded: true,
-            ..HttpEvent::default()
+        let event = |body: &str| {
+            let mut event = ApiGatewayV2httpRequest::default();
+            event.body = Some(body.into());
+            event.is_base64_encoded = true;
+            event
         };
         let request = HttpRequest::try_from(event("e30=")).unwrap();
         assert_eq!(request.body, b"{}");
@@ -207,5 +245,54 @@ mod tests {
             HttpRequest::try_from(event("not base64!")),
             Err(ApiError::Validation(_))
         ));
+    }
+
+    fn from_event(event: serde_json::Value) -> HttpRequest {
+        let event: ApiGatewayV2httpRequest = serde_json::from_value(event).unwrap();
+        HttpRequest::try_from(event).unwrap()
+    }
+
+    #[test]
+    fn an_event_gives_what_the_api_reads() {
+        let request = from_event(serde_json::json!({
+            "version": "2.0",
+            "routeKey": "GET /employees/{employeeId}",
+            "rawPath": "/employees/42",
+            "rawQueryString": "a=1",
+            "headers": {"Content-Type": "application/json", "x-other": "1", "If-Match": "\"v1\", \"v2\"",
+                "if-none-match": "*", "IDEMPOTENCY-KEY": "k"},
+            "pathParameters": {"employeeId": "42", "other": "x"},
+            "requestContext": {"http": {"method": "GET", "path": "/employees/42", "userAgent": "curl"},
+                "domainName": "abc.lambda-url.us-east-1.on.aws", "requestId": "r"},
+            "body": "{}",
+            "isBase64Encoded": false,
+            "cookies": ["a"]
+        }));
+        assert_eq!(request.method, "GET");
+        assert_eq!(request.raw_path, "/employees/42");
+        assert_eq!(request.door, Door::FunctionUrl);
+        assert_eq!(request.employee_id_parameter.as_deref(), Some("42"));
+        assert_eq!(request.query, Query::Raw("a=1".into()));
+        assert_eq!(request.content_type.as_deref(), Some("application/json"));
+        // A list of tags stays one value, as sent.
+        assert_eq!(request.write_headers.if_match.as_deref(), Some("\"v1\", \"v2\""));
+        assert_eq!(request.write_headers.if_none_match.as_deref(), Some("*"));
+        assert_eq!(request.write_headers.idempotency_key.as_deref(), Some("k"));
+        assert_eq!(request.body, b"{}");
+    }
+
+    #[test]
+    fn missing_fields_take_their_defaults() {
+        let request = from_event(serde_json::json!({
+            "requestContext": {"http": {"method": "GET", "path": "/p"}},
+            "queryStringParameters": {"limit": "2", "jobTitle": "a,b"},
+            "pathParameters": null, "body": null, "headers": null
+        }));
+        assert_eq!(request.raw_path, "/p");
+        assert_eq!(request.door, Door::ApiGateway);
+        let parameters = [("jobTitle".into(), "a,b".into()), ("limit".into(), "2".into())];
+        assert_eq!(request.query, Query::Parameters(BTreeMap::from(parameters)));
+        assert_eq!((request.employee_id_parameter, request.body), (None, Vec::new()));
+        assert_eq!(request.content_type, None);
     }
 }

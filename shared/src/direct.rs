@@ -9,9 +9,6 @@
 //! of the HTTP `Idempotency-Key`: done once, and every retry with the key
 //! gets the first output or error again.
 
-use serde::Deserialize;
-
-use crate::apigw::HttpResponse;
 use crate::employee::{Employee, EmployeeId, JobTitle};
 use crate::employees::{self, Precondition, keyed};
 use crate::error::ApiError;
@@ -57,7 +54,7 @@ where
         return Ok(employees::create(store, employee).await?.employee);
     };
     let idempotent = Idempotent::new(ADD_SCOPE, &key, &[id.as_str(), employee.job_title.as_str()]);
-    let keyed = keyed::create(store, employee, &idempotent, HttpResponse::render("")).await?;
+    let keyed = keyed::create(store, employee, &idempotent).await?;
     output(keyed.answer, &id)
 }
 
@@ -73,35 +70,15 @@ where
     };
     let idempotent = Idempotent::new(REMOVE_SCOPE, &key, &[id.as_str()]);
     let none = Precondition::None;
-    let keyed = keyed::remove(store, &id, &none, &idempotent, HttpResponse::render("")).await?;
+    let keyed = keyed::remove(store, &id, &none, &idempotent).await?;
     output(keyed.answer, &id)
 }
 
-/// A recorded answer as the state machine's output or error.
+/// A keyed request's answer as the state machine's output or error.
 fn output(answer: Answer, id: &EmployeeId) -> Result<Employee, ApiError> {
-    #[derive(Deserialize)]
-    struct Output {
-        employee: String,
-        #[serde(rename = "jobTitle")]
-        job_title: String,
+    match answer {
+        Answer::Created(versioned) | Answer::Replaced(versioned) => Ok(versioned.employee),
+        Answer::Removed(employee) => Ok(employee),
+        Answer::Refused(refusal) => Err(refusal.error(id).into()),
     }
-    #[derive(Deserialize)]
-    struct Failure {
-        error: String,
-    }
-    let unreadable = |e: serde_json::Error| ApiError::Internal(format!("recorded answer: {e}"));
-    if answer.status < 300 {
-        let output: Output = serde_json::from_str(&answer.body).map_err(unreadable)?;
-        return Ok(Employee::new(
-            EmployeeId::from_stored(output.employee),
-            JobTitle::from_stored(output.job_title),
-        ));
-    }
-    let failure: Failure = serde_json::from_str(&answer.body).map_err(unreadable)?;
-    Err(match failure.error.as_str() {
-        "EmployeeAlreadyExists" => ApiError::EmployeeAlreadyExists(id.to_string()),
-        "EmployeeDoesNotExist" => ApiError::EmployeeDoesNotExist(id.to_string()),
-        "PreconditionFailed" => ApiError::PreconditionFailed(id.to_string()),
-        other => ApiError::Internal(format!("recorded answer with error {other}")),
-    })
 }

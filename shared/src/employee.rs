@@ -124,6 +124,11 @@ impl Employee {
     pub fn new(id: EmployeeId, job_title: JobTitle) -> Self {
         Self { id, job_title }
     }
+
+    /// An employee as a store or a record holds it, not checked again.
+    pub fn from_stored(id: impl Into<String>, job_title: impl Into<String>) -> Self {
+        Self::new(EmployeeId::from_stored(id.into()), JobTitle::from_stored(job_title.into()))
+    }
 }
 
 #[cfg(test)]

@@ -7,7 +7,8 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
 
-use crate::employee::InvalidField;
+use crate::employee::{Employee, InvalidField};
+use crate::revision::Versioned;
 
 pub const MAX_KEY_CHARS: usize = 255;
 
@@ -117,14 +118,25 @@ impl Idempotent {
     }
 }
 
-/// The final answer to a keyed request, as its client received it.
+/// What a keyed request came to, as recorded for its retries: what the
+/// write did, or the final error it ended with (which wrote nothing). Each
+/// door renders it (`apigw/`: status, headers and body; `direct.rs`: the
+/// state machine's output or `errorType`), through `error.rs` for errors.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Answer {
-    pub status: u16,
-    pub location: Option<String>,
-    pub etag: Option<String>,
-    /// JSON, as sent.
-    pub body: String,
+pub enum Answer {
+    Created(Versioned),
+    Replaced(Versioned),
+    Removed(Employee),
+    Refused(Refusal),
+}
+
+/// The final errors of a keyed write: nothing was written, and every retry
+/// gets the same error again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    AlreadyExists,
+    DoesNotExist,
+    PreconditionFailed,
 }
 
 /// What the idempotency table holds for one key.

@@ -94,6 +94,14 @@ impl HttpAnswer {
     }
 }
 
+/// Asserts that `answer` is the error `code` with `status`, and a message.
+pub fn assert_error(answer: &HttpAnswer, status: u64, code: &str) {
+    assert_eq!(answer.status(), status, "{:?}", answer.0);
+    let body = answer.body();
+    assert_eq!(body["error"], code, "{:?}", answer.0);
+    assert!(body["message"].is_string(), "{:?}", answer.0);
+}
+
 /// Invokes `function` with an HTTP event, which always gets an HTTP answer.
 pub async fn request<S: Store>(function: &str, store: &S, event: &Value) -> HttpAnswer {
     let answer = invoke(function, store, event).await;

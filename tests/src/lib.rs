@@ -18,6 +18,8 @@ pub mod tls_proxy;
 
 use std::path::PathBuf;
 
+use employee_api::{Employee, EmployeeId, JobTitle};
+
 /// The workspace root (the folder holding `template.yaml`).
 pub fn workspace_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_owned()
@@ -25,3 +27,8 @@ pub fn workspace_root() -> PathBuf {
 
 /// The command that installs everything the tests need into `.tools/`.
 pub const INSTALL_HINT: &str = "./scripts/install-tools.sh";
+
+/// An employee from a test's own valid parts.
+pub fn employee(id: &str, title: &str) -> Employee {
+    Employee::new(EmployeeId::parse(id).unwrap(), JobTitle::parse(title).unwrap())
+}

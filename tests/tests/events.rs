@@ -6,8 +6,8 @@
 use std::path::PathBuf;
 
 use employee_api::store::{Fault, MemoryStore};
-use employee_api::{Employee, EmployeeId, JobTitle};
-use employee_api_tests::invoke::{HttpAnswer, invoke, request};
+use employee_api_tests::employee;
+use employee_api_tests::invoke::{HttpAnswer, assert_error, invoke, request};
 use serde_json::{Value, json};
 
 /// An `events/` file, as `sam local invoke -e` and `cargo lambda invoke
@@ -48,10 +48,6 @@ async fn remove(store: &MemoryStore, event: Value) -> HttpAnswer {
     request("remove-employee", store, &event).await
 }
 
-fn employee(id: &str, title: &str) -> Employee {
-    Employee::new(EmployeeId::parse(id).unwrap(), JobTitle::parse(title).unwrap())
-}
-
 fn seeded() -> MemoryStore {
     MemoryStore::with([
         employee("42", "Engineer"),
@@ -64,12 +60,6 @@ fn body(response: &HttpAnswer) -> Value {
     let body = response.body();
     assert!(!body.is_null(), "response body is JSON: {:?}", response.0);
     body
-}
-
-fn assert_error(response: &HttpAnswer, status: u64, code: &str) {
-    assert_eq!(response.status(), status, "body: {}", body(response));
-    assert_eq!(body(response)["error"], code);
-    assert!(body(response)["message"].is_string());
 }
 
 #[tokio::test]

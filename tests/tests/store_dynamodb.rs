@@ -17,11 +17,8 @@ use employee_api::{Employee, EmployeeId, JobTitle};
 use employee_api_tests::dynamodb_local::{
     self, all_items, client, fresh_sample_table, fresh_table, put_items,
 };
+use employee_api_tests::employee;
 use employee_api_tests::fault_proxy::{Fault, FaultProxy};
-
-fn employee(id: &str, title: &str) -> Employee {
-    Employee::new(EmployeeId::parse(id).unwrap(), JobTitle::parse(title).unwrap())
-}
 
 fn id(value: &str) -> EmployeeId {
     EmployeeId::parse(value).unwrap()

@@ -11,7 +11,7 @@ use employee_api_tests::dynamodb_local::{
     self, all_items, client, fresh_idempotency_table, fresh_table, put_items,
 };
 use employee_api_tests::events::http_event;
-use employee_api_tests::invoke::{HttpAnswer, invoke, invoke_with_rules, request};
+use employee_api_tests::invoke::{HttpAnswer, assert_error, invoke, invoke_with_rules, request};
 use lambda_runtime::Context;
 use serde_json::{Value, json};
 
@@ -65,11 +65,6 @@ impl Tables {
             })
             .collect()
     }
-}
-
-fn assert_error(answer: &HttpAnswer, status: u64, code: &str) {
-    assert_eq!(answer.status(), status, "{:?}", answer.0);
-    assert_eq!(answer.body()["error"], code, "{:?}", answer.0);
 }
 
 #[tokio::test]
@@ -356,4 +351,77 @@ async fn an_expired_record_is_not_replayed() {
     let answer =
         t.send("add-employee", post_event("31", "Engineer").header("idempotency-key", "old"));
     assert_eq!(answer.await.status(), 201);
+}
+
+/// Records as the first record format wrote them (captured from that code:
+/// `tests/data/idempotency-records-v1.json`), replayed by today's: every
+/// retry still gets the answer its first request got, to the byte.
+#[tokio::test]
+async fn records_of_the_first_format_are_replayed_as_they_were_answered() {
+    let t = tables().await;
+    let text = std::fs::read_to_string(
+        employee_api_tests::workspace_root().join("tests/data/idempotency-records-v1.json"),
+    )
+    .unwrap();
+    let records: Vec<serde_json::Map<String, Value>> = serde_json::from_str(&text).unwrap();
+    let mut answered = std::collections::BTreeMap::new();
+    for record in &records {
+        let mut item = std::collections::HashMap::new();
+        for (name, value) in record {
+            let attribute = match (value.get("S"), value.get("N")) {
+                (Some(s), _) => AttributeValue::S(s.as_str().unwrap().to_owned()),
+                // Still live, whenever the test runs.
+                _ if name == "ExpiresAt" => AttributeValue::N("4102444800".into()),
+                (_, Some(n)) => AttributeValue::N(n.as_str().unwrap().to_owned()),
+                _ => panic!("{name}: {value}"),
+            };
+            item.insert(name.clone(), attribute);
+        }
+        t.client.put_item().table_name(&t.keys).set_item(Some(item)).send().await.unwrap();
+        let key = record["IdempotencyKey"]["S"].as_str().unwrap();
+        let key = key.rsplit_once('#').unwrap().1.to_owned();
+        let field = |name: &str| record.get(name).map(|v| v["S"].as_str().unwrap().to_owned());
+        let status: u64 = record["Status"]["N"].as_str().unwrap().parse().unwrap();
+        answered.insert(key, (status, field("Body").unwrap(), field("ETag"), field("Location")));
+    }
+    let keyed = |event: employee_api_tests::events::HttpEvent, key: &str| {
+        event.header("idempotency-key", key)
+    };
+    let post = |id: &str, title: &str| {
+        http_event("POST", "/prod/employees")
+            .json_body(json!({"employee": id, "jobTitle": title}).to_string())
+    };
+    let put = |title: &str| {
+        http_event("PUT", "/prod/employees/k1").json_body(json!({"jobTitle": title}).to_string())
+    };
+    let delete = || http_event("DELETE", "/prod/employees/k1");
+    let requests = [
+        ("add-employee", keyed(post("k1", "Engineer"), "post-created")),
+        ("add-employee", keyed(post("k1", "Manager"), "post-exists")),
+        ("add-employee", keyed(put("Director"), "put-replaced")),
+        ("add-employee", keyed(put("Director"), "put-failed").header("if-match", "\"v1\"")),
+        ("remove-employee", keyed(delete(), "delete-removed")),
+        ("remove-employee", keyed(delete(), "delete-missing")),
+    ];
+    for (function, event) in requests {
+        let key = event.clone().build()["headers"]["idempotency-key"].as_str().unwrap().to_owned();
+        let (status, body, etag, location) = &answered[&key];
+        let answer = t.send(function, event).await;
+        assert_eq!(answer.status(), *status, "{key}: {:?}", answer.0);
+        assert_eq!(answer.0["body"].as_str(), Some(body.as_str()), "{key}");
+        assert_eq!(answer.0["headers"]["etag"].as_str(), etag.as_deref(), "{key}");
+        assert_eq!(answer.0["headers"]["location"].as_str(), location.as_deref(), "{key}");
+        assert_eq!(answer.header("idempotent-replayed"), "true", "{key}");
+    }
+    for (function, input, key) in [
+        ("add-employee", json!({"employee": "k2", "jobTitle": "Analyst"}), "direct-added"),
+        ("remove-employee", json!({"employee": "k2"}), "direct-removed"),
+    ] {
+        let mut input = input;
+        input["idempotencyKey"] = json!(key);
+        let output = invoke(function, &t.store, &input).await.unwrap();
+        assert_eq!(output.to_string(), answered[key].1, "{key}");
+    }
+    // Every answer was a replay: nothing was written.
+    assert_eq!(t.items().await, []);
 }

@@ -100,9 +100,9 @@ pub async fn create<S: StorePut + StoreTransact + StoreRecord>(
     if let Some(key) = request.idempotency_key()? {
         let parts = [employee.id.as_str(), employee.job_title.as_str()];
         let idempotent = Idempotent::new(RouteKey::CreateEmployee.name(), &key, &parts);
-        let render = HttpResponse::render(&base);
-        let keyed = keyed::create(store, employee, &idempotent, render).await?;
-        return Ok(HttpResponse::keyed(keyed));
+        let id = employee.id.clone();
+        let keyed = keyed::create(store, employee, &idempotent).await?;
+        return Ok(HttpResponse::keyed(keyed, &base, &id));
     }
     let created = employees::create(store, employee).await?;
     let response = HttpResponse::created(&base, &created.employee.id, &created.employee);
@@ -131,9 +131,9 @@ pub async fn put<S: StoreGet + StorePut + StoreTransact + StoreRecord>(
         let canonical = precondition.canonical();
         let parts = [employee.id.as_str(), employee.job_title.as_str(), canonical.as_str()];
         let idempotent = Idempotent::new(RouteKey::PutEmployee.name(), &key, &parts);
-        let render = HttpResponse::render(&base);
-        let keyed = keyed::put(store, employee, &precondition, &idempotent, render).await?;
-        return Ok(HttpResponse::keyed(keyed));
+        let id = employee.id.clone();
+        let keyed = keyed::put(store, employee, &precondition, &idempotent).await?;
+        return Ok(HttpResponse::keyed(keyed, &base, &id));
     }
     let (outcome, written) = employees::put(store, employee, &precondition).await?;
     let response = match outcome {
@@ -159,9 +159,8 @@ pub async fn remove<S: StoreGet + StoreDelete + StoreTransact + StoreRecord>(
         let canonical = precondition.canonical();
         let parts = [id.as_str(), canonical.as_str()];
         let idempotent = Idempotent::new(RouteKey::RemoveEmployee.name(), &key, &parts);
-        let render = HttpResponse::render("");
-        let keyed = keyed::remove(store, id, &precondition, &idempotent, render).await?;
-        return Ok(HttpResponse::keyed(keyed));
+        let keyed = keyed::remove(store, id, &precondition, &idempotent).await?;
+        return Ok(HttpResponse::keyed(keyed, "", id));
     }
     let removed = employees::remove(store, id, &precondition).await?;
     Ok(HttpResponse::json(200, &removed))

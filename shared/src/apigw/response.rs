@@ -4,7 +4,6 @@
 use serde::Serialize;
 
 use crate::employee::EmployeeId;
-use crate::employees::{self, keyed::Done};
 use crate::error::{ApiError, RETRY_AFTER_SECONDS};
 use crate::idempotency::{Answer, Keyed};
 use crate::revision::ETag;
@@ -90,38 +89,17 @@ impl HttpResponse {
         self
     }
 
-    /// The answer to a keyed request, first or replayed.
-    pub fn keyed(keyed: Keyed) -> Self {
-        let Answer { status, location, etag, body } = keyed.answer;
-        let mut response = Self::json(status, &());
-        response.body = body;
-        response.headers.location = location;
-        response.headers.etag = etag;
+    /// The answer to a keyed request for the employee `id`, first or
+    /// replayed, its `Location` under `base`.
+    pub fn keyed(keyed: Keyed, base: &str, id: &EmployeeId) -> Self {
+        let mut response = match keyed.answer {
+            Answer::Created(v) => Self::created(base, id, &v.employee).with_etag(&v.etag),
+            Answer::Replaced(v) => Self::json(200, &v.employee).with_etag(&v.etag),
+            Answer::Removed(employee) => Self::json(200, &employee),
+            Answer::Refused(refusal) => Self::error(&ApiError::from(refusal.error(id))),
+        };
         response.headers.idempotent_replayed = keyed.replayed.then_some("true");
         response
-    }
-
-    /// What a keyed write's result is answered with (and recorded as), its
-    /// `Location` under `base`.
-    pub fn render(base: &str) -> impl Fn(&Result<Done, employees::Error>) -> Answer + '_ {
-        move |result| Self::rendered(base, result)
-    }
-
-    fn rendered(base: &str, result: &Result<Done, employees::Error>) -> Answer {
-        let response = match result {
-            Ok(Done::Created(v)) => {
-                Self::created(base, &v.employee.id, &v.employee).with_etag(&v.etag)
-            }
-            Ok(Done::Replaced(v)) => Self::json(200, &v.employee).with_etag(&v.etag),
-            Ok(Done::Removed(employee)) => Self::json(200, employee),
-            Err(error) => Self::error(&ApiError::from(error.clone())),
-        };
-        Answer {
-            status: response.status_code,
-            location: response.headers.location,
-            etag: response.headers.etag,
-            body: response.body,
-        }
     }
 
     /// The error's status, stable code and sentence, and the headers that

@@ -10,26 +10,30 @@
 //! There is no "in progress" state to wait on: a duplicate that races the
 //! first sees a transaction conflict, backs off, and then finds the record.
 //!
-//! The door renders each possible result into its answer (`render`), so
-//! what is recorded is exactly what the client received.
+//! What is recorded is the outcome ([`Answer`]), not a door's rendering of
+//! it: each door renders the first answer and every replay the same way.
 
 use std::time::Duration;
 
 use super::{Error, Precondition, expect};
 use crate::employee::{Employee, EmployeeId};
-use crate::idempotency::{Answer, Idempotent, Keyed, Record};
+use crate::idempotency::{Answer, Idempotent, Keyed, Record, Refusal};
 use crate::revision::{ETag, Version, Versioned};
 use crate::store::{
     Expect, Read, RecordError, StoreGet, StoreRecord, StoreTransact, TransactError, Write,
 };
 use crate::{deadline, telemetry};
 
-/// What a keyed write did, for the door to render.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Done {
-    Created(Versioned),
-    Replaced(Versioned),
-    Removed(Employee),
+impl Refusal {
+    /// The use case's error for the employee `id`, which `error.rs` maps to
+    /// its status and code.
+    pub fn error(self, id: &EmployeeId) -> Error {
+        match self {
+            Self::AlreadyExists => Error::AlreadyExists(id.clone()),
+            Self::DoesNotExist => Error::DoesNotExist(id.clone()),
+            Self::PreconditionFailed => Error::PreconditionFailed(id.clone()),
+        }
+    }
 }
 
 /// How many times a keyed write is tried when other transactions on the
@@ -38,24 +42,17 @@ pub enum Done {
 const ATTEMPTS: u32 = 6;
 
 /// `POST`: creates `employee` once; never overwrites.
-pub async fn create<S, R>(
-    store: &S,
-    employee: Employee,
-    request: &Idempotent,
-    render: R,
-) -> Result<Keyed, Error>
+pub async fn create<S>(store: &S, employee: Employee, request: &Idempotent) -> Result<Keyed, Error>
 where
     S: StoreTransact + StoreRecord,
-    R: Fn(&Result<Done, Error>) -> Answer,
 {
     let version = Version::new();
-    let id = employee.id.clone();
     let done =
-        Done::Created(Versioned { employee: employee.clone(), etag: ETag::Version(version) });
+        Answer::Created(Versioned { employee: employee.clone(), etag: ETag::Version(version) });
     let write = Write::Put { employee, version, expect: Expect::Absent };
-    match transact(store, request, &render(&Ok(done)), &write).await? {
+    match transact(store, request, &done, &write).await? {
         Some(keyed) => Ok(added(keyed)),
-        None => finish(store, request, Error::AlreadyExists(id), &render).await,
+        None => finish(store, request, Refusal::AlreadyExists).await,
     }
 }
 
@@ -63,22 +60,20 @@ where
 /// `precondition` holds. Without a precondition there is no read: the
 /// write is tried as a create, then as a replace, each conditioned on what
 /// its answer says.
-pub async fn put<S, R>(
+pub async fn put<S>(
     store: &S,
     employee: Employee,
     precondition: &Precondition,
     request: &Idempotent,
-    render: R,
 ) -> Result<Keyed, Error>
 where
     S: StoreGet + StoreTransact + StoreRecord,
-    R: Fn(&Result<Done, Error>) -> Answer,
 {
     let id = employee.id.clone();
     let expected = match expect(store, &id, precondition).await {
         Ok(expected) => expected,
-        Err(error @ Error::PreconditionFailed(_)) => {
-            return finish(store, request, error, &render).await;
+        Err(Error::PreconditionFailed(_)) => {
+            return finish(store, request, Refusal::PreconditionFailed).await;
         }
         Err(other) => return Err(other),
     };
@@ -86,24 +81,22 @@ where
     let versioned = Versioned { employee: employee.clone(), etag: ETag::Version(version) };
     let tries = match expected {
         Expect::Anything => vec![
-            (Expect::Absent, Done::Created(versioned.clone())),
-            (Expect::Present, Done::Replaced(versioned)),
+            (Expect::Absent, Answer::Created(versioned.clone())),
+            (Expect::Present, Answer::Replaced(versioned)),
         ],
-        Expect::Absent => vec![(Expect::Absent, Done::Created(versioned))],
-        other => vec![(other, Done::Replaced(versioned))],
+        Expect::Absent => vec![(Expect::Absent, Answer::Created(versioned))],
+        other => vec![(other, Answer::Replaced(versioned))],
     };
     let unconditional = tries.len() > 1;
     for _ in 0..ATTEMPTS {
         for (expect, done) in &tries {
             let write = Write::Put { employee: employee.clone(), version, expect: expect.clone() };
-            if let Some(keyed) =
-                transact(store, request, &render(&Ok(done.clone())), &write).await?
-            {
-                return Ok(if matches!(done, Done::Created(_)) { added(keyed) } else { keyed });
+            if let Some(keyed) = transact(store, request, done, &write).await? {
+                return Ok(if matches!(done, Answer::Created(_)) { added(keyed) } else { keyed });
             }
         }
         if !unconditional {
-            return finish(store, request, Error::PreconditionFailed(id), &render).await;
+            return finish(store, request, Refusal::PreconditionFailed).await;
         }
         // Created and deleted again between the two tries: start over.
     }
@@ -114,27 +107,25 @@ where
 /// to every retry. The answer needs the item, so it is read (consistently)
 /// first; the delete is then conditioned on exactly that revision, and
 /// read again if it changed in between.
-pub async fn remove<S, R>(
+pub async fn remove<S>(
     store: &S,
     id: &EmployeeId,
     precondition: &Precondition,
     request: &Idempotent,
-    render: R,
 ) -> Result<Keyed, Error>
 where
     S: StoreGet + StoreTransact + StoreRecord,
-    R: Fn(&Result<Done, Error>) -> Answer,
 {
     for _ in 0..ATTEMPTS {
         let current = store.read(id, Read::Consistent).await?;
         if !precondition.holds(current.as_ref()) {
-            return finish(store, request, Error::PreconditionFailed(id.clone()), &render).await;
+            return finish(store, request, Refusal::PreconditionFailed).await;
         }
         let Some(stored) = current else {
-            return finish(store, request, Error::DoesNotExist(id.clone()), &render).await;
+            return finish(store, request, Refusal::DoesNotExist).await;
         };
         let write = Write::Delete { id: id.clone(), expect: Expect::exactly(&stored) };
-        let answer = render(&Ok(Done::Removed(stored.employee)));
+        let answer = Answer::Removed(stored.employee);
         if let Some(keyed) = transact(store, request, &answer, &write).await? {
             if !keyed.replayed {
                 telemetry::employee_removed();
@@ -173,19 +164,14 @@ async fn transact<S: StoreTransact>(
     Err(Error::Unavailable("transaction conflicts did not clear".to_owned()))
 }
 
-/// Records a final error's answer (nothing was written), or replays the
-/// record a concurrent duplicate made first.
-async fn finish<S, R>(
+/// Records a final error (nothing was written), or replays the record a
+/// concurrent duplicate made first.
+async fn finish<S: StoreRecord>(
     store: &S,
     request: &Idempotent,
-    error: Error,
-    render: &R,
-) -> Result<Keyed, Error>
-where
-    S: StoreRecord,
-    R: Fn(&Result<Done, Error>) -> Answer,
-{
-    let answer = render(&Err(error));
+    refusal: Refusal,
+) -> Result<Keyed, Error> {
+    let answer = Answer::Refused(refusal);
     match store.record(&request.record(answer.clone())).await {
         Ok(()) => Ok(Keyed { answer, replayed: false }),
         Err(RecordError::Recorded(existing)) => replay(request, existing),
@@ -226,27 +212,25 @@ mod tests {
         Idempotent::new("test", &IdempotencyKey::parse(key).unwrap(), parts)
     }
 
-    /// Status and body, as a door would render them.
-    fn render(result: &Result<Done, Error>) -> Answer {
-        let (status, body) = match result {
-            Ok(Done::Created(v)) => (201, format!("{}", v.employee.job_title)),
-            Ok(Done::Replaced(v)) => (200, format!("{}", v.employee.job_title)),
-            Ok(Done::Removed(e)) => (200, format!("{}", e.job_title)),
-            Err(error) => (400, error.to_string()),
-        };
-        Answer { status, location: None, etag: None, body }
+    fn title(answer: &Answer) -> &str {
+        match answer {
+            Answer::Created(v) | Answer::Replaced(v) => v.employee.job_title.as_str(),
+            Answer::Removed(e) => e.job_title.as_str(),
+            Answer::Refused(_) => "",
+        }
     }
 
     #[tokio::test]
     async fn a_keyed_create_is_done_once_and_replayed() {
         let store = MemoryStore::new();
         let request = keyed("k", &["1", "A"]);
-        let first = create(&store, employee("1", "A"), &request, render).await.unwrap();
+        let first = create(&store, employee("1", "A"), &request).await.unwrap();
         assert!(!first.replayed);
-        let again = create(&store, employee("1", "A"), &request, render).await.unwrap();
+        assert!(matches!(first.answer, Answer::Created(_)));
+        let again = create(&store, employee("1", "A"), &request).await.unwrap();
         assert_eq!((again.replayed, again.answer), (true, first.answer));
         let other = keyed("k", &["1", "B"]);
-        let reused = create(&store, employee("1", "B"), &other, render).await;
+        let reused = create(&store, employee("1", "B"), &other).await;
         assert_eq!(reused, Err(Error::KeyReused));
         assert_eq!(store.snapshot(), [("1".to_owned(), "A".to_owned())]);
     }
@@ -255,24 +239,27 @@ mod tests {
     async fn a_final_error_is_recorded_and_a_keyed_put_and_delete_replay() {
         let store = MemoryStore::with([employee("1", "A")]);
         let taken = keyed("t", &["1", "B"]);
-        let conflict = create(&store, employee("1", "B"), &taken, render).await.unwrap();
-        assert_eq!(conflict.answer.body, "employee 1 already exists");
+        let conflict = create(&store, employee("1", "B"), &taken).await.unwrap();
+        assert_eq!(conflict.answer, Answer::Refused(Refusal::AlreadyExists));
         store.delete(&EmployeeId::parse("1").unwrap()).await.unwrap();
-        let replayed = create(&store, employee("1", "B"), &taken, render).await.unwrap();
-        assert_eq!((replayed.replayed, replayed.answer.status), (true, 400));
+        let replayed = create(&store, employee("1", "B"), &taken).await.unwrap();
+        assert_eq!((replayed.replayed, replayed.answer), (true, conflict.answer));
 
         let none = Precondition::None;
         let put_request = keyed("p", &["2", "C"]);
-        let created = put(&store, employee("2", "C"), &none, &put_request, render).await.unwrap();
-        assert_eq!(created.answer.status, 201);
+        let created = put(&store, employee("2", "C"), &none, &put_request).await.unwrap();
+        assert!(matches!(created.answer, Answer::Created(_)));
         let replaced =
-            put(&store, employee("2", "D"), &none, &keyed("q", &["2", "D"]), render).await.unwrap();
-        assert_eq!(replaced.answer.status, 200);
+            put(&store, employee("2", "D"), &none, &keyed("q", &["2", "D"])).await.unwrap();
+        assert!(matches!(replaced.answer, Answer::Replaced(_)));
         let id = EmployeeId::parse("2").unwrap();
         let delete = keyed("d", &["2"]);
-        let removed = remove(&store, &id, &none, &delete, render).await.unwrap();
-        let again = remove(&store, &id, &none, &delete, render).await.unwrap();
-        assert_eq!((removed.answer.body.as_str(), again.replayed), ("D", true));
+        let removed = remove(&store, &id, &none, &delete).await.unwrap();
+        let again = remove(&store, &id, &none, &delete).await.unwrap();
+        assert_eq!((title(&removed.answer), again.replayed), ("D", true));
         assert_eq!(again.answer, removed.answer);
+        let missing = remove(&store, &id, &none, &keyed("e", &["2"])).await.unwrap();
+        assert_eq!(missing.answer, Answer::Refused(Refusal::DoesNotExist));
+        assert_eq!(Refusal::DoesNotExist.error(&id), Error::DoesNotExist(id));
     }
 }

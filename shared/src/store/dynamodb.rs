@@ -10,6 +10,7 @@ mod credentials;
 mod errors;
 mod items;
 mod list;
+mod record_item;
 mod records;
 
 use std::collections::HashMap;

@@ -11,7 +11,7 @@ use super::{
     Expect, ListQuery, Page, PageKey, PutOutcome, Read, RecordError, StoreDelete, StoreError,
     StoreGet, StoreList, StorePut, StoreRecord, StoreTransact, TransactError, Write,
 };
-use crate::employee::{Employee, EmployeeId, JobTitle};
+use crate::employee::{Employee, EmployeeId};
 use crate::idempotency::Record;
 use crate::revision::{Stored, Version};
 
@@ -76,12 +76,11 @@ impl MemoryStore {
     }
 }
 
-fn employee(id: &str, title: &str) -> Employee {
-    Employee::new(EmployeeId::from_stored(id.to_owned()), JobTitle::from_stored(title.to_owned()))
-}
-
 fn stored(id: &str, (title, version): &Item) -> Stored {
-    Stored { employee: employee(id, title), version: version.map(Version::from_stored) }
+    Stored {
+        employee: Employee::from_stored(id, title),
+        version: version.map(Version::from_stored),
+    }
 }
 
 /// The conditional put, on the locked items.
@@ -190,7 +189,7 @@ impl StoreList for MemoryStore {
         let employees: Vec<Employee> = matching
             .by_ref()
             .take(query.limit as usize)
-            .map(|(id, (title, _))| employee(id, title))
+            .map(|(id, (title, _))| Employee::from_stored(id, title))
             .collect();
         let more = matching.next().is_some();
         let next = match employees.last() {

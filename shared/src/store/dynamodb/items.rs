@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::conditions::Condition;
-use crate::employee::{Employee, EmployeeId, JobTitle};
+use crate::employee::Employee;
 use crate::revision::{Stored, Version};
 use crate::store::Expect;
 
@@ -61,7 +61,7 @@ pub(super) fn employee_from(
         }
         None => return Err(Unreadable { id, why: format!("{TITLE} is missing") }),
     };
-    Ok(Employee::new(EmployeeId::from_stored(id), JobTitle::from_stored(job_title)))
+    Ok(Employee::from_stored(id, job_title))
 }
 
 /// The employee and its revision: `Version`, when present, is a number this
@@ -154,6 +154,7 @@ impl Expressions {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::employee::{EmployeeId, JobTitle};
 
     fn item(attributes: &[(&str, AttributeValue)]) -> HashMap<String, AttributeValue> {
         let mut item = HashMap::from([(ID.to_owned(), AttributeValue::S("42".to_owned()))]);

@@ -1,7 +1,6 @@
 //! The idempotency table: one item per key (partition key `IdempotencyKey`,
-//! S) with the request's `Fingerprint` and its answer (`Status`, `Location`,
-//! `ETag`, `Body`), and `ExpiresAt` (N, epoch seconds), the table's TTL
-//! attribute. DynamoDB deletes expired items within days, not at once, so
+//! S) with the request's `Fingerprint`, its answer ([`RecordItem`]), and
+//! `ExpiresAt` (N, epoch seconds), the table's TTL attribute. DynamoDB deletes expired items within days, not at once, so
 //! every condition also treats an item past `ExpiresAt` as absent.
 
 use std::collections::HashMap;
@@ -13,13 +12,13 @@ use aws_sdk_dynamodb::types::{
     AttributeValue, CancellationReason, Delete, Put, ReturnValue,
     ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
-use serde::{Deserialize, Serialize};
 use serde_dynamo::aws_sdk_dynamodb_1::{from_item, to_item};
 
 use super::errors::classify;
 use super::items::Expressions;
+use super::record_item::RecordItem;
 use super::{DynamoDbStore, IdempotencyTable, bounded, condition_failed};
-use crate::idempotency::{Answer, Fingerprint, Record};
+use crate::idempotency::Record;
 use crate::store::{RecordError, StoreError, StoreRecord, StoreTransact, TransactError, Write};
 
 const KEY: &str = "IdempotencyKey";
@@ -27,46 +26,14 @@ const EXPIRES_AT: &str = "ExpiresAt";
 /// A record may be written unless one lives under its key.
 const RECORD_ABSENT: &str = "attribute_not_exists(#k) OR #exp < :now";
 
-#[derive(Serialize, Deserialize)]
-struct RecordItem {
-    #[serde(rename = "IdempotencyKey")]
-    key: String,
-    #[serde(rename = "Fingerprint")]
-    fingerprint: String,
-    #[serde(rename = "Status")]
-    status: u16,
-    #[serde(rename = "Location", default, skip_serializing_if = "Option::is_none")]
-    location: Option<String>,
-    #[serde(rename = "ETag", default, skip_serializing_if = "Option::is_none")]
-    etag: Option<String>,
-    #[serde(rename = "Body")]
-    body: String,
-    #[serde(rename = "ExpiresAt")]
-    expires_at: u64,
-}
-
-impl From<RecordItem> for Record {
-    fn from(item: RecordItem) -> Self {
-        Record {
-            key: item.key,
-            fingerprint: Fingerprint::from_stored(item.fingerprint),
-            answer: Answer {
-                status: item.status,
-                location: item.location,
-                etag: item.etag,
-                body: item.body,
-            },
-        }
-    }
-}
-
 fn now() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
 
 fn record_from(item: &HashMap<String, AttributeValue>) -> Result<Record, StoreError> {
     from_item::<RecordItem>(item.clone())
-        .map(Record::from)
+        .map_err(|e| e.to_string())
+        .and_then(RecordItem::into_record)
         .map_err(|e| StoreError::Internal(format!("malformed idempotency record: {e}")))
 }
 
@@ -84,15 +51,7 @@ impl DynamoDbStore {
     fn record_put(&self, record: &Record) -> Result<Put, StoreError> {
         let table = self.idempotency_table()?;
         let now = now();
-        let item = RecordItem {
-            key: record.key.clone(),
-            fingerprint: record.fingerprint.as_str().to_owned(),
-            status: record.answer.status,
-            location: record.answer.location.clone(),
-            etag: record.answer.etag.clone(),
-            body: record.answer.body.clone(),
-            expires_at: now + table.retention.as_secs(),
-        };
+        let item = RecordItem::new(record, now + table.retention.as_secs());
         Put::builder()
             .table_name(&table.name)
             .set_item(Some(to_item(item).map_err(|e| StoreError::Internal(e.to_string()))?))

@@ -5,10 +5,12 @@
 #   2. a build of the functions, and one DynamoDB Local for the whole run
 #      (DYNAMODB_ENDPOINT: every test binary, the contract test and the
 #      benchmark use it, each on tables of its own)
-#   3. cargo test --workspace: unit tests, the functions in process (events/
-#      files, property tests, logs), the store on DynamoDB Local, end-to-end
-#      tests through `cargo lambda watch` (routes, malformed requests, faults,
-#      TLS, observability, load), the template against the code
+#   3. cargo test --workspace --features employee-api-tests/local-stack: unit
+#      tests, the functions in process (events/ files, property tests, logs),
+#      the store on DynamoDB Local, end-to-end tests through `cargo lambda
+#      watch` (routes, malformed requests, faults, TLS, observability, load),
+#      the template against the code (without the feature, `cargo test
+#      --workspace` is the fast tier: the tests that need Rust alone)
 #   4. the contract test: schemathesis, from openapi.yaml, against the local API
 #   5. cargo deny (licenses, bans)
 #   6. cfn-lint, `sam validate` (with and without --lint) and checkov on
@@ -53,8 +55,8 @@ trap 'exit 130' INT TERM
 ddb_pid=$(start_dynamodb_local "$ddb_port" "$TOOLS/dynamodb-local-test.log")
 export DYNAMODB_ENDPOINT="http://127.0.0.1:$ddb_port"
 
-log "cargo test --workspace"
-cargo test --workspace --locked
+log "cargo test --workspace --features employee-api-tests/local-stack"
+cargo test --workspace --locked --features employee-api-tests/local-stack
 
 "$ROOT/scripts/contract-test.sh"
 

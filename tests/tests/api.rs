@@ -52,6 +52,7 @@ async fn expect_error(response: Response, status: u16, code: &str) -> Value {
     body
 }
 
+#[cfg_attr(not(feature = "local-stack"), ignore = "needs the local stack: ./scripts/test.sh")]
 #[tokio::test]
 async fn an_employee_goes_through_its_whole_life_over_http() {
     let api = api();
@@ -75,6 +76,7 @@ async fn an_employee_goes_through_its_whole_life_over_http() {
     expect_error(api.delete("/employees/life-1").await, 404, "EmployeeDoesNotExist").await;
 }
 
+#[cfg_attr(not(feature = "local-stack"), ignore = "needs the local stack: ./scripts/test.sh")]
 #[tokio::test]
 async fn adding_an_existing_employee_returns_409_and_keeps_the_original() {
     let api = api();
@@ -89,6 +91,7 @@ async fn adding_an_existing_employee_returns_409_and_keeps_the_original() {
     assert_eq!(kept["jobTitle"], "Engineer");
 }
 
+#[cfg_attr(not(feature = "local-stack"), ignore = "needs the local stack: ./scripts/test.sh")]
 #[tokio::test]
 async fn thirty_two_concurrent_posts_of_one_id_give_one_201_and_31_409s() {
     let api = api();
@@ -113,6 +116,7 @@ async fn thirty_two_concurrent_posts_of_one_id_give_one_201_and_31_409s() {
     assert_eq!((created, conflicts), (1, 31), "{statuses:?}");
 }
 
+#[cfg_attr(not(feature = "local-stack"), ignore = "needs the local stack: ./scripts/test.sh")]
 #[tokio::test]
 async fn put_creates_with_201_and_location_then_replaces_with_200() {
     let api = api();
@@ -130,6 +134,7 @@ async fn put_creates_with_201_and_location_then_replaces_with_200() {
     .await;
 }
 
+#[cfg_attr(not(feature = "local-stack"), ignore = "needs the local stack: ./scripts/test.sh")]
 #[tokio::test]
 async fn ids_with_reserved_characters_round_trip_through_the_path() {
     let api = api();
@@ -142,6 +147,7 @@ async fn ids_with_reserved_characters_round_trip_through_the_path() {
     expect(api.delete(&location).await, 200).await;
 }
 
+#[cfg_attr(not(feature = "local-stack"), ignore = "needs the local stack: ./scripts/test.sh")]
 #[tokio::test]
 async fn ids_that_look_encoded_reach_their_own_record_and_never_a_decoy() {
     // The sequence a percent-decoding door used to get wrong (a%41 read as aA).
@@ -170,6 +176,7 @@ async fn ids_that_look_encoded_reach_their_own_record_and_never_a_decoy() {
     }
 }
 
+#[cfg_attr(not(feature = "local-stack"), ignore = "needs the local stack: ./scripts/test.sh")]
 #[tokio::test]
 async fn an_id_api_gateway_would_cut_short_is_refused_over_http() {
     let api = api();
@@ -188,6 +195,7 @@ async fn an_id_api_gateway_would_cut_short_is_refused_over_http() {
     .await;
 }
 
+#[cfg_attr(not(feature = "local-stack"), ignore = "needs the local stack: ./scripts/test.sh")]
 #[tokio::test]
 async fn listing_by_job_title_pages_through_each_employee_once() {
     let api = api();
@@ -217,6 +225,7 @@ async fn listing_by_job_title_pages_through_each_employee_once() {
     assert_eq!(seen.into_iter().collect::<BTreeSet<_>>(), expected);
 }
 
+#[cfg_attr(not(feature = "local-stack"), ignore = "needs the local stack: ./scripts/test.sh")]
 #[tokio::test]
 async fn listing_without_a_filter_returns_a_page_and_a_cursor() {
     let api = api();
@@ -228,6 +237,7 @@ async fn listing_without_a_filter_returns_a_page_and_a_cursor() {
     assert!(page["nextCursor"].is_string());
 }
 
+#[cfg_attr(not(feature = "local-stack"), ignore = "needs the local stack: ./scripts/test.sh")]
 #[tokio::test]
 async fn bad_listing_queries_are_400() {
     let api = api();
@@ -255,6 +265,7 @@ async fn bad_listing_queries_are_400() {
     .await;
 }
 
+#[cfg_attr(not(feature = "local-stack"), ignore = "needs the local stack: ./scripts/test.sh")]
 #[tokio::test]
 async fn bad_bodies_are_refused_and_nothing_is_written() {
     let api = api();
@@ -288,6 +299,7 @@ async fn bad_bodies_are_refused_and_nothing_is_written() {
     expect_error(api.get("/employees/bad-1").await, 404, "EmployeeDoesNotExist").await;
 }
 
+#[cfg_attr(not(feature = "local-stack"), ignore = "needs the local stack: ./scripts/test.sh")]
 #[tokio::test]
 async fn invalid_ids_in_the_path_are_400() {
     let api = api();
@@ -296,6 +308,7 @@ async fn invalid_ids_in_the_path_are_400() {
     }
 }
 
+#[cfg_attr(not(feature = "local-stack"), ignore = "needs the local stack: ./scripts/test.sh")]
 #[tokio::test]
 async fn items_written_by_another_client_are_served_unchanged() {
     let api = api();
@@ -368,6 +381,7 @@ const EVENTS: &[(&str, &str, Outcome)] = &[
     ("direct-remove-employee-missing.json", "remove-employee", Error("EmployeeDoesNotExist")),
 ];
 
+#[cfg_attr(not(feature = "local-stack"), ignore = "needs the local stack: ./scripts/test.sh")]
 #[tokio::test]
 async fn every_event_file_gets_its_expected_outcome_through_cargo_lambda_invoke() {
     let api = api();

@@ -181,6 +181,7 @@ fn employee(id: &str, title: &str) -> Value {
     json!({"employee": id, "jobTitle": title})
 }
 
+#[cfg_attr(not(feature = "local-stack"), ignore = "needs the local stack: ./scripts/test.sh")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn get_employee_serves_concurrent_invocations_each_recorded_as_its_own() {
     let db = client();
@@ -229,6 +230,7 @@ async fn get_employee_serves_concurrent_invocations_each_recorded_as_its_own() {
     throttled_phase(&stack, throttled).await;
 }
 
+#[cfg_attr(not(feature = "local-stack"), ignore = "needs the local stack: ./scripts/test.sh")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn add_employee_serves_concurrent_invocations_each_recorded_as_its_own() {
     let db = client();
@@ -284,6 +286,7 @@ async fn add_employee_serves_concurrent_invocations_each_recorded_as_its_own() {
     throttled_phase(&stack, throttled).await;
 }
 
+#[cfg_attr(not(feature = "local-stack"), ignore = "needs the local stack: ./scripts/test.sh")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn remove_employee_serves_concurrent_invocations_each_recorded_as_its_own() {
     let db = client();

@@ -15,6 +15,7 @@ use employee_api_tests::fault_proxy::FaultProxy;
 use employee_api_tests::lambda_process::{LambdaProcess, debug_binary, lambda_environment};
 use employee_api_tests::runtime_api::RuntimeApi;
 
+#[cfg_attr(not(feature = "local-stack"), ignore = "needs the local stack: ./scripts/test.sh")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requests_after_a_rotation_are_signed_with_the_new_credentials() {
     let client = client();

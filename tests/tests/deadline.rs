@@ -82,6 +82,7 @@ fn delete(id: &str, key: &str) -> Value {
     http_event("DELETE", &format!("/employees/{id}")).header("idempotency-key", key).build()
 }
 
+#[cfg_attr(not(feature = "local-stack"), ignore = "needs the local stack: ./scripts/test.sh")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_table_gets_a_503_before_the_deadline_and_keyed_retries_come_out_right() {
     let client = client();

@@ -41,6 +41,7 @@ async fn send(
     request(function, store, &event.build()).await
 }
 
+#[cfg_attr(not(feature = "local-stack"), ignore = "needs the local stack: ./scripts/test.sh")]
 #[tokio::test]
 async fn every_id_is_created_read_replaced_and_deleted_through_every_door_and_no_decoy_is_touched()
 {
@@ -101,6 +102,7 @@ async fn every_id_is_created_read_replaced_and_deleted_through_every_door_and_no
     }
 }
 
+#[cfg_attr(not(feature = "local-stack"), ignore = "needs the local stack: ./scripts/test.sh")]
 #[tokio::test]
 async fn each_door_fixture_reaches_the_employee_it_names_and_not_its_decoy() {
     let client = client();
@@ -120,6 +122,7 @@ async fn each_door_fixture_reaches_the_employee_it_names_and_not_its_decoy() {
     }
 }
 
+#[cfg_attr(not(feature = "local-stack"), ignore = "needs the local stack: ./scripts/test.sh")]
 #[tokio::test]
 async fn an_id_api_gateway_cannot_carry_is_refused_when_created_and_says_why() {
     let client = client();

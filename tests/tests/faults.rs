@@ -94,6 +94,7 @@ fn title_of(
     })
 }
 
+#[cfg_attr(not(feature = "local-stack"), ignore = "needs the local stack: ./scripts/test.sh")]
 #[tokio::test]
 async fn every_dependency_fault_is_a_bounded_503_and_leaves_no_half_write() {
     let Stack { proxy, api } = stack();

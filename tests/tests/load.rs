@@ -137,6 +137,7 @@ fn id_and_title(item: &std::collections::HashMap<String, AttributeValue>) -> (St
     }
 }
 
+#[cfg_attr(not(feature = "local-stack"), ignore = "needs the local stack: ./scripts/test.sh")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twenty_thousand_mixed_requests_leave_exactly_what_the_model_predicts() {
     let api = local_api();
@@ -207,6 +208,7 @@ async fn current_title(http: &Client, url: &str) -> Option<String> {
     }
 }
 
+#[cfg_attr(not(feature = "local-stack"), ignore = "needs the local stack: ./scripts/test.sh")]
 #[tokio::test]
 async fn interleaved_puts_and_deletes_of_one_id_leave_a_state_some_serial_order_explains() {
     let api = local_api();

@@ -10,6 +10,7 @@ use employee_api_tests::invoke::invoke;
 use employee_api_tests::malformed::{self, SEED};
 use serde_json::Value;
 
+#[cfg_attr(not(feature = "local-stack"), ignore = "needs the local stack: ./scripts/test.sh")]
 #[tokio::test]
 async fn every_malformed_request_gets_its_status_and_code_and_changes_nothing() {
     let client = client();

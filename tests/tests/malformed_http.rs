@@ -9,6 +9,7 @@ use employee_api_tests::lambda_watch::local_api;
 use employee_api_tests::malformed::{self, SEED};
 use serde_json::Value;
 
+#[cfg_attr(not(feature = "local-stack"), ignore = "needs the local stack: ./scripts/test.sh")]
 #[tokio::test]
 async fn every_malformed_request_over_http_gets_its_status_and_code_and_changes_nothing() {
     let api = local_api();

@@ -33,6 +33,7 @@ async fn wait_for<T>(mut probe: impl FnMut() -> Option<T>) -> T {
     panic!("not found in the functions' output:\n{}", api().log_tail());
 }
 
+#[cfg_attr(not(feature = "local-stack"), ignore = "needs the local stack: ./scripts/test.sh")]
 #[tokio::test]
 async fn each_request_logs_one_json_line_with_its_id_route_status_latency_and_code() {
     let api = api();
@@ -71,6 +72,7 @@ async fn each_request_logs_one_json_line_with_its_id_route_status_latency_and_co
     assert!(!log.contains("Secret Title 9"), "a job title reached the output");
 }
 
+#[cfg_attr(not(feature = "local-stack"), ignore = "needs the local stack: ./scripts/test.sh")]
 #[tokio::test]
 async fn each_request_emits_embedded_metrics_by_route_and_status() {
     let api = api();

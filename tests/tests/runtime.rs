@@ -19,6 +19,7 @@ fn log_path(name: &str) -> std::path::PathBuf {
 type ConfigCase =
     (&'static str, &'static [(&'static str, &'static str)], &'static str, &'static str);
 
+#[cfg_attr(not(feature = "local-stack"), ignore = "needs the local stack: ./scripts/test.sh")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_configuration_error_is_logged_as_a_sentence_and_reported_to_init_error() {
     let cases: [ConfigCase; 3] = [
@@ -64,6 +65,7 @@ async fn a_configuration_error_is_logged_as_a_sentence_and_reported_to_init_erro
 /// JSON that is valid but that serde_json refuses to read into text or a
 /// number where a field is read: a lone surrogate escape, a number beyond
 /// `f64`. The function answers with its own code, never the runtime's type name.
+#[cfg_attr(not(feature = "local-stack"), ignore = "needs the local stack: ./scripts/test.sh")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn json_serde_json_refuses_gets_a_validation_error_through_either_door() {
     let client = client();
@@ -99,6 +101,7 @@ async fn json_serde_json_refuses_gets_a_validation_error_through_either_door() {
     assert_eq!(dynamodb_local::all_items(&client, &table).await.len(), 1);
 }
 
+#[cfg_attr(not(feature = "local-stack"), ignore = "needs the local stack: ./scripts/test.sh")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_listing_logs_and_counts_the_items_it_skips() {
     let client = client();

@@ -106,6 +106,7 @@ fn assert_theirs_kept(item: &HashMap<String, AttributeValue>, what: &str) {
     }
 }
 
+#[cfg_attr(not(feature = "local-stack"), ignore = "needs the local stack: ./scripts/test.sh")]
 #[tokio::test]
 async fn put_updates_what_the_api_owns_and_keeps_every_other_attribute() {
     let table = shared(false).await;
@@ -156,6 +157,7 @@ async fn put_updates_what_the_api_owns_and_keeps_every_other_attribute() {
     assert_eq!(names, ["EmployeeId", "JobTitle", "Version"]);
 }
 
+#[cfg_attr(not(feature = "local-stack"), ignore = "needs the local stack: ./scripts/test.sh")]
 #[tokio::test]
 async fn a_content_tag_protects_what_the_api_writes_from_another_writers_change() {
     let table = shared(false).await;
@@ -212,6 +214,7 @@ fn unreadable() -> Vec<Unreadable> {
     ]
 }
 
+#[cfg_attr(not(feature = "local-stack"), ignore = "needs the local stack: ./scripts/test.sh")]
 #[tokio::test]
 async fn listings_skip_what_they_cannot_read_and_the_cursor_moves_past_it() {
     // The original sample's table (no index): any JobTitle type can be stored.
@@ -252,6 +255,7 @@ async fn listings_skip_what_they_cannot_read_and_the_cursor_moves_past_it() {
     assert_eq!(filtered.body()["employees"].as_array().unwrap().len(), 7);
 }
 
+#[cfg_attr(not(feature = "local-stack"), ignore = "needs the local stack: ./scripts/test.sh")]
 #[tokio::test]
 async fn an_unreadable_item_gets_one_clear_answer_and_is_never_half_deleted() {
     let table = shared(true).await;

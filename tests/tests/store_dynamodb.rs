@@ -57,6 +57,7 @@ async fn list_all(store: &DynamoDbStore, title: Option<&str>, limit: u32) -> Vec
     panic!("the listing never ended");
 }
 
+#[cfg_attr(not(feature = "local-stack"), ignore = "needs the local stack: ./scripts/test.sh")]
 #[tokio::test]
 async fn a_created_employee_can_be_read_back() {
     let (_, _, store) = fresh_store().await;
@@ -65,6 +66,7 @@ async fn a_created_employee_can_be_read_back() {
     assert_eq!(store.get(&id("43")).await.unwrap(), None);
 }
 
+#[cfg_attr(not(feature = "local-stack"), ignore = "needs the local stack: ./scripts/test.sh")]
 #[tokio::test]
 async fn creating_an_existing_employee_fails_and_keeps_the_original() {
     let (client, table, store) = fresh_store().await;
@@ -75,6 +77,7 @@ async fn creating_an_existing_employee_fails_and_keeps_the_original() {
     assert_eq!(all_items(&client, &table).await, before);
 }
 
+#[cfg_attr(not(feature = "local-stack"), ignore = "needs the local stack: ./scripts/test.sh")]
 #[tokio::test]
 async fn thirty_two_concurrent_creates_of_one_id_let_exactly_one_win() {
     let (client, table, store) = fresh_store().await;
@@ -100,6 +103,7 @@ async fn thirty_two_concurrent_creates_of_one_id_let_exactly_one_win() {
     assert_eq!(all_items(&client, &table).await.len(), 1);
 }
 
+#[cfg_attr(not(feature = "local-stack"), ignore = "needs the local stack: ./scripts/test.sh")]
 #[tokio::test]
 async fn put_reports_created_then_replaced() {
     let (_, _, store) = fresh_store().await;
@@ -108,6 +112,7 @@ async fn put_reports_created_then_replaced() {
     assert_eq!(store.get(&id("7")).await.unwrap(), Some(employee("7", "Manager")));
 }
 
+#[cfg_attr(not(feature = "local-stack"), ignore = "needs the local stack: ./scripts/test.sh")]
 #[tokio::test]
 async fn delete_returns_the_removed_employee_once() {
     let (client, table, store) = fresh_store().await;
@@ -117,6 +122,7 @@ async fn delete_returns_the_removed_employee_once() {
     assert!(all_items(&client, &table).await.is_empty());
 }
 
+#[cfg_attr(not(feature = "local-stack"), ignore = "needs the local stack: ./scripts/test.sh")]
 #[tokio::test]
 async fn paging_visits_every_employee_exactly_once() {
     let (_, _, store) = fresh_store().await;
@@ -134,6 +140,7 @@ async fn paging_visits_every_employee_exactly_once() {
     }
 }
 
+#[cfg_attr(not(feature = "local-stack"), ignore = "needs the local stack: ./scripts/test.sh")]
 #[tokio::test]
 async fn listing_by_job_title_queries_the_index_page_by_page() {
     let (_, _, store) = fresh_store().await;
@@ -150,6 +157,7 @@ async fn listing_by_job_title_queries_the_index_page_by_page() {
     assert!(list_all(&store, Some("Nobody"), 7).await.is_empty());
 }
 
+#[cfg_attr(not(feature = "local-stack"), ignore = "needs the local stack: ./scripts/test.sh")]
 #[tokio::test]
 async fn a_forged_start_key_resumes_after_it_without_failing() {
     let (_, _, store) = fresh_store().await;
@@ -172,6 +180,7 @@ async fn a_forged_start_key_resumes_after_it_without_failing() {
     assert!(store.list(&unknown).await.is_ok());
 }
 
+#[cfg_attr(not(feature = "local-stack"), ignore = "needs the local stack: ./scripts/test.sh")]
 #[tokio::test]
 async fn a_table_in_the_original_samples_schema_is_served_unchanged() {
     let client = client();
@@ -215,6 +224,7 @@ async fn a_table_in_the_original_samples_schema_is_served_unchanged() {
     assert_eq!(items[0]["Team"], AttributeValue::S("Platform".into()), "untouched item kept");
 }
 
+#[cfg_attr(not(feature = "local-stack"), ignore = "needs the local stack: ./scripts/test.sh")]
 #[tokio::test]
 async fn a_missing_table_is_an_internal_error_not_a_retryable_one() {
     let store = store_on("no-such-table", Some("JobTitleIndex")).await;
@@ -225,6 +235,7 @@ async fn a_missing_table_is_an_internal_error_not_a_retryable_one() {
     );
 }
 
+#[cfg_attr(not(feature = "local-stack"), ignore = "needs the local stack: ./scripts/test.sh")]
 #[tokio::test]
 async fn an_unreachable_engine_is_unavailable_within_the_operation_timeout() {
     // A port nothing listens on: connections are refused at once, retried
@@ -256,6 +267,7 @@ async fn store_behind_proxy() -> (FaultProxy, DynamoDbStore) {
     (proxy, DynamoDbStore::from_config(&config))
 }
 
+#[cfg_attr(not(feature = "local-stack"), ignore = "needs the local stack: ./scripts/test.sh")]
 #[tokio::test]
 async fn connecting_at_init_opens_the_connection_the_first_request_uses() {
     let (proxy, store) = store_behind_proxy().await;
@@ -269,6 +281,7 @@ async fn connecting_at_init_opens_the_connection_the_first_request_uses() {
     assert_eq!((proxy.take_connection_count(), proxy.take_request_count()), (0, 1));
 }
 
+#[cfg_attr(not(feature = "local-stack"), ignore = "needs the local stack: ./scripts/test.sh")]
 #[tokio::test]
 async fn connecting_to_an_unreachable_engine_gives_up_within_its_timeout() {
     let (proxy, store) = store_behind_proxy().await;

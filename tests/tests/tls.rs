@@ -31,6 +31,7 @@ async fn table_behind_tls(test: &str) -> (String, TlsProxy, PathBuf) {
     (table, tls, dir)
 }
 
+#[cfg_attr(not(feature = "local-stack"), ignore = "needs the local stack: ./scripts/test.sh")]
 #[tokio::test]
 async fn the_compiled_in_roots_refuse_a_server_they_did_not_sign() {
     let (table, tls, dir) = table_behind_tls("tls-refused").await;
@@ -67,6 +68,7 @@ async fn child_reads_employee_42_as_configured_by_its_environment() {
     }
 }
 
+#[cfg_attr(not(feature = "local-stack"), ignore = "needs the local stack: ./scripts/test.sh")]
 #[tokio::test(flavor = "multi_thread")]
 async fn the_certificate_variables_choose_the_trust_store() {
     let (table, tls, dir) = table_behind_tls("tls-env").await;

@@ -67,6 +67,7 @@ impl Tables {
     }
 }
 
+#[cfg_attr(not(feature = "local-stack"), ignore = "needs the local stack: ./scripts/test.sh")]
 #[tokio::test]
 async fn get_returns_an_etag_and_a_put_with_it_replaces_and_returns_a_new_one() {
     let t = tables().await;
@@ -85,6 +86,7 @@ async fn get_returns_an_etag_and_a_put_with_it_replaces_and_returns_a_new_one() 
     assert_eq!(t.get("1").await.header("etag"), new_etag);
 }
 
+#[cfg_attr(not(feature = "local-stack"), ignore = "needs the local stack: ./scripts/test.sh")]
 #[tokio::test]
 async fn a_put_or_delete_with_a_stale_etag_is_412_and_writes_nothing() {
     let t = tables().await;
@@ -112,6 +114,7 @@ async fn a_put_or_delete_with_a_stale_etag_is_412_and_writes_nothing() {
     assert!(t.items().await.is_empty());
 }
 
+#[cfg_attr(not(feature = "local-stack"), ignore = "needs the local stack: ./scripts/test.sh")]
 #[tokio::test]
 async fn if_match_star_needs_an_employee_and_if_none_match_star_creates_only() {
     let t = tables().await;
@@ -128,6 +131,7 @@ async fn if_match_star_needs_an_employee_and_if_none_match_star_creates_only() {
     assert_eq!(t.items().await, [("3".to_owned(), "Manager".to_owned())]);
 }
 
+#[cfg_attr(not(feature = "local-stack"), ignore = "needs the local stack: ./scripts/test.sh")]
 #[tokio::test]
 async fn an_item_written_by_another_client_without_a_version_is_updated_with_if_match() {
     let t = tables().await;
@@ -153,6 +157,7 @@ async fn an_item_written_by_another_client_without_a_version_is_updated_with_if_
     assert_error(&stale.await, 412, "PreconditionFailed");
 }
 
+#[cfg_attr(not(feature = "local-stack"), ignore = "needs the local stack: ./scripts/test.sh")]
 #[tokio::test]
 async fn a_deleted_and_recreated_employee_never_matches_an_old_etag() {
     let t = tables().await;
@@ -164,6 +169,7 @@ async fn a_deleted_and_recreated_employee_never_matches_an_old_etag() {
     assert_error(&put, 412, "PreconditionFailed");
 }
 
+#[cfg_attr(not(feature = "local-stack"), ignore = "needs the local stack: ./scripts/test.sh")]
 #[tokio::test]
 async fn require_if_match_refuses_unconditional_puts_and_deletes_with_428() {
     let t = tables().await;
@@ -192,6 +198,7 @@ async fn require_if_match_refuses_unconditional_puts_and_deletes_with_428() {
     assert_eq!(removed.unwrap(), json!({"employee": "7", "jobTitle": "New"}));
 }
 
+#[cfg_attr(not(feature = "local-stack"), ignore = "needs the local stack: ./scripts/test.sh")]
 #[tokio::test]
 async fn a_keyed_post_retried_replays_its_201_and_writes_once() {
     let t = tables().await;
@@ -215,6 +222,7 @@ async fn a_keyed_post_retried_replays_its_201_and_writes_once() {
     assert_eq!(all_items(&t.client, &t.keys).await.len(), 1);
 }
 
+#[cfg_attr(not(feature = "local-stack"), ignore = "needs the local stack: ./scripts/test.sh")]
 #[tokio::test]
 async fn the_same_key_with_another_request_is_422_and_writes_nothing() {
     let t = tables().await;
@@ -230,6 +238,7 @@ async fn the_same_key_with_another_request_is_422_and_writes_nothing() {
     assert_eq!(put.await.status(), 200);
 }
 
+#[cfg_attr(not(feature = "local-stack"), ignore = "needs the local stack: ./scripts/test.sh")]
 #[tokio::test]
 async fn a_final_error_is_recorded_and_replayed_for_its_key() {
     let t = tables().await;
@@ -247,6 +256,7 @@ async fn a_final_error_is_recorded_and_replayed_for_its_key() {
     assert!(t.items().await.is_empty());
 }
 
+#[cfg_attr(not(feature = "local-stack"), ignore = "needs the local stack: ./scripts/test.sh")]
 #[tokio::test]
 async fn a_keyed_put_creates_then_replaces_and_replays_each_answer() {
     let t = tables().await;
@@ -269,6 +279,7 @@ async fn a_keyed_put_creates_then_replaces_and_replays_each_answer() {
     assert_error(&t.send("add-employee", changed).await, 422, "IdempotencyKeyReused");
 }
 
+#[cfg_attr(not(feature = "local-stack"), ignore = "needs the local stack: ./scripts/test.sh")]
 #[tokio::test]
 async fn a_retried_keyed_delete_gets_the_same_200_and_body() {
     let t = tables().await;
@@ -284,6 +295,7 @@ async fn a_retried_keyed_delete_gets_the_same_200_and_body() {
     assert_error(&unkeyed, 404, "EmployeeDoesNotExist");
 }
 
+#[cfg_attr(not(feature = "local-stack"), ignore = "needs the local stack: ./scripts/test.sh")]
 #[tokio::test]
 async fn direct_invocations_with_an_idempotency_key_are_done_once() {
     let t = tables().await;
@@ -311,6 +323,7 @@ async fn direct_invocations_with_an_idempotency_key_are_done_once() {
     assert!(t.items().await.is_empty());
 }
 
+#[cfg_attr(not(feature = "local-stack"), ignore = "needs the local stack: ./scripts/test.sh")]
 #[tokio::test]
 async fn bad_keys_and_preconditions_are_refused_and_write_nothing() {
     let t = tables().await;
@@ -333,6 +346,7 @@ async fn bad_keys_and_preconditions_are_refused_and_write_nothing() {
     assert!(all_items(&t.client, &t.keys).await.is_empty());
 }
 
+#[cfg_attr(not(feature = "local-stack"), ignore = "needs the local stack: ./scripts/test.sh")]
 #[tokio::test]
 async fn an_expired_record_is_not_replayed() {
     let t = tables().await;
@@ -356,6 +370,7 @@ async fn an_expired_record_is_not_replayed() {
 /// Records as the first record format wrote them (captured from that code:
 /// `tests/data/idempotency-records-v1.json`), replayed by today's: every
 /// retry still gets the answer its first request got, to the byte.
+#[cfg_attr(not(feature = "local-stack"), ignore = "needs the local stack: ./scripts/test.sh")]
 #[tokio::test]
 async fn records_of_the_first_format_are_replayed_as_they_were_answered() {
     let t = tables().await;

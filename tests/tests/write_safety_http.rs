@@ -67,6 +67,7 @@ fn put(http: &Client, api: &LocalApi, id: &str, title: &str) -> RequestBuilder {
 /// it, append a token of their own to its job title, and `PUT` it with
 /// `If-Match`, starting over on 412. Every acknowledged update must be in
 /// the final item: none was overwritten by a client that had not seen it.
+#[cfg_attr(not(feature = "local-stack"), ignore = "needs the local stack: ./scripts/test.sh")]
 #[tokio::test]
 async fn concurrent_read_modify_write_with_if_match_loses_no_update() {
     const CLIENTS: usize = 16;
@@ -122,6 +123,7 @@ async fn concurrent_read_modify_write_with_if_match_loses_no_update() {
 /// DynamoDB stores the item, but its answer is cut on the way back (every
 /// attempt): the client gets a 503. Its retry with the same key gets the
 /// first request's 201, body and Location; there is one item.
+#[cfg_attr(not(feature = "local-stack"), ignore = "needs the local stack: ./scripts/test.sh")]
 #[tokio::test]
 async fn a_keyed_post_retried_after_its_response_was_cut_replays_the_201() {
     let (stack, _turn) = stack().await;
@@ -146,6 +148,7 @@ async fn a_keyed_post_retried_after_its_response_was_cut_replays_the_201() {
     assert_eq!(items.iter().filter(|i| i["EmployeeId"].as_s().unwrap() == "cut").count(), 1);
 }
 
+#[cfg_attr(not(feature = "local-stack"), ignore = "needs the local stack: ./scripts/test.sh")]
 #[tokio::test]
 async fn the_same_key_with_another_body_is_422() {
     let (stack, _turn) = stack().await;
@@ -164,6 +167,7 @@ async fn the_same_key_with_another_body_is_422() {
 
 /// Eight identical keyed POSTs at once: one write, seven replays of its
 /// answer; never a 5xx, never a 409.
+#[cfg_attr(not(feature = "local-stack"), ignore = "needs the local stack: ./scripts/test.sh")]
 #[tokio::test]
 async fn eight_concurrent_identical_keyed_posts_write_once() {
     let (stack, _turn) = stack().await;
@@ -192,6 +196,7 @@ async fn eight_concurrent_identical_keyed_posts_write_once() {
     assert_eq!(burst.count(), 1);
 }
 
+#[cfg_attr(not(feature = "local-stack"), ignore = "needs the local stack: ./scripts/test.sh")]
 #[tokio::test]
 async fn a_retried_keyed_delete_gets_the_same_200_body() {
     let (stack, _turn) = stack().await;
@@ -207,6 +212,7 @@ async fn a_retried_keyed_delete_gets_the_same_200_body() {
     assert_eq!((retry.status, retry.replayed, &retry.body), (200, true, &first.body));
 }
 
+#[cfg_attr(not(feature = "local-stack"), ignore = "needs the local stack: ./scripts/test.sh")]
 #[tokio::test]
 async fn an_item_written_by_another_client_without_a_version_is_updated_with_if_match() {
     let (stack, _turn) = stack().await;
@@ -225,6 +231,7 @@ async fn an_item_written_by_another_client_without_a_version_is_updated_with_if_
 
 /// A plain write refused because a keyed write's transaction holds the
 /// item is retried by the SDK (bounded), then answered 503, never 500.
+#[cfg_attr(not(feature = "local-stack"), ignore = "needs the local stack: ./scripts/test.sh")]
 #[tokio::test]
 async fn a_write_refused_for_a_transaction_conflict_is_retried_then_503() {
     let (stack, _turn) = stack().await;

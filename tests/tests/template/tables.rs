@@ -33,6 +33,7 @@ fn key_schema(value: &Value) -> Vec<(String, String)> {
         .collect()
 }
 
+#[cfg_attr(not(feature = "local-stack"), ignore = "needs the local stack: ./scripts/test.sh")]
 #[tokio::test]
 async fn the_tables_the_tests_create_have_the_templates_schema() {
     let template = template();
@@ -90,6 +91,7 @@ async fn the_tables_the_tests_create_have_the_templates_schema() {
     }
 }
 
+#[cfg_attr(not(feature = "local-stack"), ignore = "needs the local stack: ./scripts/test.sh")]
 #[tokio::test]
 async fn the_idempotency_table_expires_records_and_matches_the_tests_table() {
     let template = template();

@@ -16,7 +16,6 @@
 mod chart;
 mod concurrency;
 mod cpu_quota;
-mod loopback_http;
 mod runtime_api;
 mod sweep;
 mod workloads;

@@ -1,7 +1,8 @@
-//! A Lambda Runtime API on loopback, and a function started as Lambda starts
-//! it: a fresh process with Lambda's environment, polling
-//! `/2018-06-01/runtime/invocation/next` for events and posting responses,
-//! with or without a memory size's CPU quota (`cpu_quota.rs`).
+//! A function started as Lambda starts it: a fresh process with Lambda's
+//! environment, polling the Runtime API (the tests' emulator,
+//! `employee_api_tests::runtime_api`, one per process) for events and
+//! posting responses, with or without a memory size's CPU quota
+//! (`cpu_quota.rs`).
 //!
 //! Times are taken where Lambda would see them: init is spawn → the first
 //! `next`; the cold start is spawn → the first response; a warm request is
@@ -12,10 +13,11 @@
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 use crate::cpu_quota::{CpuGroup, CpuQuota};
-use crate::loopback_http::{Incoming, Server};
+use employee_api_tests::runtime_api::{FUNCTION_TIMEOUT, Held, Pending, Poll, RuntimeApi};
 use serde_json::Value;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -120,7 +122,7 @@ pub fn measure(
 /// A function process past its first response; killed when dropped.
 pub struct Running {
     child: Child,
-    server: Server,
+    api: RuntimeApi,
     name: String,
     /// The process's own CPU-quota group, removed after the process ends.
     group: Option<CpuGroup>,
@@ -136,7 +138,7 @@ pub fn cold_start(
     invocation: &mut usize,
     log_dir: &Path,
 ) -> Result<(Cold, Running), BoxError> {
-    let server = Server::bind()?;
+    let api = emulator().block_on(RuntimeApi::start())?;
     let log = log_dir.join(format!("{}-{}.log", subject.name, *invocation));
     // A group of its own, with the size's quota and nothing owed.
     let group = quota.map(|q| q.quota.group()).transpose()?;
@@ -147,20 +149,23 @@ pub fn cold_start(
         _ => None,
     };
     let (child, started, cpu_before, faults_before) =
-        spawn(subject, server.port, memory_mb, launch, &log)?;
-    let mut process = Running { child, server, name: subject.name.clone(), group: None };
-    let (first_poll, polled_at) = process.expect_next()?;
-    let init = polled_at.saturating_duration_since(started);
+        spawn(subject, &api.address, memory_mb, launch, &log)?;
+    let mut process = Running { child, api, name: subject.name.clone(), group: None };
+    let first_poll = process.expect_next()?;
+    let init = first_poll.arrived.saturating_duration_since(started);
     let init_cpu = cpu_time(process.child.id()).saturating_sub(cpu_before);
     if let (Some(Quota { init: InitMode::Unthrottled, .. }), Some(group)) = (quota, &group) {
         group.admit(process.child.id())?;
     }
+    let event = workload.event(*invocation);
     let handed_over = Instant::now();
-    respond_with_event(first_poll, &workload.event(*invocation), *invocation)?;
-    let output = process.expect_response(*invocation)?;
+    let pending = process.api.hand_over(first_poll, event.as_bytes(), FUNCTION_TIMEOUT);
+    let (output, held) = process.expect_response(pending, *invocation)?;
     let responded = Instant::now();
+    // Read while the function waits for its answer's 202.
     let cpu = cpu_time(process.child.id()).saturating_sub(cpu_before);
     let page_faults = minor_faults(process.child.id()).saturating_sub(faults_before);
+    drop(held);
     check(workload, &output, &subject.name, *invocation)?;
     *invocation += 1;
     let first_request = responded - handed_over;
@@ -190,15 +195,16 @@ impl Running {
         let started = Instant::now();
         let cpu_before = cpu_time(self.child.id());
         for _ in 0..n {
-            let (next, _) = self.expect_next()?;
+            let next = self.expect_next()?;
             if !pause.is_zero() {
                 std::thread::sleep(pause);
             }
             let event = workload.event(*invocation);
             let handed_over = Instant::now();
-            respond_with_event(next, &event, *invocation)?;
-            let output = self.expect_response(*invocation)?;
+            let pending = self.api.hand_over(next, event.as_bytes(), FUNCTION_TIMEOUT);
+            let (output, held) = self.expect_response(pending, *invocation)?;
             latencies.push(handed_over.elapsed());
+            drop(held);
             check(workload, &output, &self.name, *invocation)?;
             *invocation += 1;
         }
@@ -210,13 +216,78 @@ impl Running {
         })
     }
 
-    fn expect_next(&mut self) -> Result<(Incoming, Instant), BoxError> {
-        expect_next(&self.server, &mut self.child, &self.name)
+    /// The function's next poll. Waits a minute at most, and stops early
+    /// if the process exits or reports an init error.
+    fn expect_next(&mut self) -> Result<Poll, BoxError> {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(poll) = emulator().block_on(self.api.next_poll(Some(POLL_CHECK))) {
+                return Ok(poll);
+            }
+            self.still_running("calling the Runtime API")?;
+            if let Some(error) = self.api.init_errors().first() {
+                return Err(format!("{}: init failed: {error}", self.name).into());
+            }
+            if Instant::now() > deadline {
+                return Err(format!("{} did not poll for an event within 60 s", self.name).into());
+            }
+        }
     }
 
-    fn expect_response(&mut self, invocation: usize) -> Result<Value, BoxError> {
-        expect_response(&self.server, &mut self.child, &self.name, invocation)
+    /// The function's response to `pending`, invocation `invocation`, and
+    /// the function held until the [`Held`] is dropped.
+    fn expect_response(
+        &mut self,
+        pending: Pending,
+        invocation: usize,
+    ) -> Result<(Value, Held), BoxError> {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let answer = pending.answer_held();
+        tokio::pin!(answer);
+        loop {
+            // The timer is made inside the runtime, which it needs.
+            let waited =
+                emulator().block_on(async { tokio::time::timeout(POLL_CHECK, &mut answer).await });
+            if let Ok((answer, held)) = waited {
+                return match answer.result {
+                    Ok(output) => Ok((output, held)),
+                    Err(error) => {
+                        Err(format!("{}: invocation {invocation} ended with {error}", self.name)
+                            .into())
+                    }
+                };
+            }
+            self.still_running("answering")?;
+            if Instant::now() > deadline {
+                return Err(
+                    format!("{}: invocation {invocation} unanswered in 60 s", self.name).into()
+                );
+            }
+        }
     }
+
+    fn still_running(&mut self, doing: &str) -> Result<(), BoxError> {
+        match self.child.try_wait()? {
+            Some(status) => Err(format!("{} exited ({status}) before {doing}", self.name).into()),
+            None => Ok(()),
+        }
+    }
+}
+
+/// How often a wait on the function checks that it is still running.
+const POLL_CHECK: Duration = Duration::from_millis(200);
+
+/// The runtime the emulators run on: one worker thread, beside the
+/// benchmark's own thread, which waits on it.
+fn emulator() -> &'static tokio::runtime::Runtime {
+    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("a Tokio runtime")
+    })
 }
 
 impl Drop for Running {
@@ -227,10 +298,10 @@ impl Drop for Running {
 }
 
 /// Lambda's environment for a function of `memory_mb`, then the subject's.
-fn environment(subject: &Subject, port: u16, memory_mb: u32) -> Vec<(String, String)> {
+fn environment(subject: &Subject, address: &str, memory_mb: u32) -> Vec<(String, String)> {
     let name = &subject.name;
     let mut env: Vec<(String, String)> = [
-        ("AWS_LAMBDA_RUNTIME_API", format!("127.0.0.1:{port}")),
+        ("AWS_LAMBDA_RUNTIME_API", address.to_owned()),
         ("AWS_LAMBDA_FUNCTION_NAME", name.clone()),
         ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".to_owned()),
         ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", memory_mb.to_string()),
@@ -263,7 +334,7 @@ fn environment(subject: &Subject, port: u16, memory_mb: u32) -> Vec<(String, Str
 /// the launcher, under "init throttled".
 fn spawn(
     subject: &Subject,
-    port: u16,
+    address: &str,
     memory_mb: u32,
     launch: Option<(&CpuGroup, &Path)>,
     log: &Path,
@@ -292,7 +363,7 @@ fn spawn(
         .args(&subject.args)
         .current_dir(&subject.cwd)
         .env_clear()
-        .envs(environment(subject, port, memory_mb))
+        .envs(environment(subject, address, memory_mb))
         .stderr(file);
     let started = Instant::now();
     let mut child = command.spawn().map_err(cannot_start)?;
@@ -313,52 +384,6 @@ fn spawn(
     Ok((child, started, Duration::ZERO, 0))
 }
 
-fn receive(server: &Server, child: &mut Child, name: &str) -> Result<Incoming, BoxError> {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Some(request) = server.recv_timeout(Duration::from_millis(200)) {
-            return Ok(request);
-        }
-        if let Some(status) = child.try_wait()? {
-            return Err(format!("{name} exited ({status}) before calling the Runtime API").into());
-        }
-        if Instant::now() > deadline {
-            return Err(format!("{name} did not call the Runtime API within 60 s").into());
-        }
-    }
-}
-
-/// The function's next poll, and when it arrived.
-fn expect_next(
-    server: &Server,
-    child: &mut Child,
-    name: &str,
-) -> Result<(Incoming, Instant), BoxError> {
-    let request = receive(server, child, name)?;
-    let arrived = Instant::now();
-    if request.method == "GET" && request.url.ends_with("/runtime/invocation/next") {
-        return Ok((request, arrived));
-    }
-    let (url, body) = (request.url.clone(), request.body.clone());
-    request.respond(202, &[], "");
-    Err(format!("{name}: expected a poll for the next event, got {url}: {body}").into())
-}
-
-fn expect_response(
-    server: &Server,
-    child: &mut Child,
-    name: &str,
-    invocation: usize,
-) -> Result<Value, BoxError> {
-    let request = receive(server, child, name)?;
-    let (url, body) = (request.url.clone(), request.body.clone());
-    request.respond(202, &[], "");
-    if url.ends_with(&format!("/runtime/invocation/{}/response", request_id(invocation))) {
-        return Ok(serde_json::from_str(&body)?);
-    }
-    Err(format!("{name}: invocation {invocation} ended with {url}: {body}").into())
-}
-
 fn check(
     workload: &dyn Workload,
     output: &Value,
@@ -370,33 +395,6 @@ fn check(
     } else {
         Err(format!("{name}: invocation {invocation} answered {output}").into())
     }
-}
-
-fn request_id(invocation: usize) -> String {
-    format!("00000000-0000-4000-8000-{invocation:012}")
-}
-
-fn respond_with_event(poll: Incoming, event: &str, invocation: usize) -> Result<(), BoxError> {
-    let deadline_ms = SystemTime::now().duration_since(UNIX_EPOCH)?.as_millis() + 10_000;
-    poll.respond(
-        200,
-        &[
-            ("content-type", "application/json".to_owned()),
-            ("lambda-runtime-aws-request-id", request_id(invocation)),
-            ("lambda-runtime-deadline-ms", deadline_ms.to_string()),
-            (
-                "lambda-runtime-invoked-function-arn",
-                "arn:aws:lambda:us-east-1:123456789012:function:bench".to_owned(),
-            ),
-            (
-                "lambda-runtime-trace-id",
-                "Root=1-6740b7c0-2f5a4c1e3b8d9a7f6e5d4c3b;Parent=53995c3f42cd8ad8;Sampled=0"
-                    .to_owned(),
-            ),
-        ],
-        event,
-    );
-    Ok(())
 }
 
 /// CPU time (user + system) of every live thread of `pid`, from

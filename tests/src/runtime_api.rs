@@ -1,13 +1,19 @@
-//! A Lambda Runtime API on loopback that hands out invocations concurrently,
-//! as Lambda Managed Instances do: every `GET …/invocation/next` a function
-//! has open gets the next queued event, and the function answers each on
-//! `POST …/invocation/{id}/response` (or `/error`) in whatever order it
-//! finishes. It counts the invocations handed out and not yet answered, and
-//! the most there ever were at once, so a test can prove that one process
-//! really served `N` at a time.
+//! A Lambda Runtime API on loopback, for the tests and the benchmark.
+//!
+//! Every `GET …/invocation/next` a function has open is a [`Poll`], taken in
+//! the order they arrive; an event handed over on a poll is answered on
+//! `POST …/invocation/{id}/response` (or `/error`) in whatever order the
+//! function finishes, so one process can serve several at once, as Lambda
+//! Managed Instances do. [`RuntimeApi::invoke`] does both steps; the
+//! benchmark takes them one at a time, to time them and to act between
+//! them ([`RuntimeApi::next_poll`], [`RuntimeApi::hand_over`]). It counts
+//! the invocations handed out and not yet answered, and the most there
+//! ever were at once, so a test can prove that one process really served
+//! `N` at a time, and keeps what a function reported on `…/init/error`.
 //!
 //! Only what `lambda_runtime` sends is understood: HTTP/1.1 requests with a
-//! `Content-Length` body, on keep-alive connections (one per poller).
+//! `Content-Length` body, on keep-alive connections (one per poller), each
+//! with `TCP_NODELAY` so that no answer waits for Nagle's algorithm.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -23,17 +29,7 @@ const NEXT: &str = "/2018-06-01/runtime/invocation/next";
 const INVOCATION: &str = "/2018-06-01/runtime/invocation/";
 const INIT_ERROR: &str = "/2018-06-01/runtime/init/error";
 
-/// An event waiting to be handed out.
-struct Queued {
-    request_id: String,
-    trace_id: String,
-    payload: Vec<u8>,
-    /// How long the function has from the moment the event is handed out
-    /// (`Lambda-Runtime-Deadline-Ms`).
-    timeout: Duration,
-}
-
-/// The deadline an invocation gets unless the test chooses one: the
+/// The deadline an invocation gets unless the caller chooses one: the
 /// template's function timeout.
 pub const FUNCTION_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -51,12 +47,46 @@ pub struct Answer {
     pub deadline: Option<Instant>,
 }
 
-/// An invocation queued or handed out, not answered yet.
+/// A function waiting on `…/invocation/next`.
+pub struct Poll {
+    /// When the request arrived.
+    pub arrived: Instant,
+    reply: oneshot::Sender<Vec<u8>>,
+}
+
+/// An event handed over, its answer still to come.
+pub struct Pending {
+    answer: oneshot::Receiver<(Answer, Held)>,
+    request_id: String,
+}
+
+/// The function's answer is held here, its `202` not sent yet, until this
+/// is dropped: what it does after answering waits.
+pub struct Held {
+    _release: oneshot::Sender<()>,
+}
+
+impl Pending {
+    /// The function's answer (it never comes if the function never answers).
+    pub async fn answer(self) -> Answer {
+        self.answer_held().await.0
+    }
+
+    /// The answer, with the function held until the [`Held`] is dropped:
+    /// the benchmark reads the process's CPU time in between, so that what
+    /// the runtime does after its answer is not counted in it.
+    pub async fn answer_held(self) -> (Answer, Held) {
+        let id = self.request_id;
+        self.answer.await.unwrap_or_else(|_| panic!("invocation {id} was never answered"))
+    }
+}
+
+/// An invocation handed out, not answered yet.
 struct Waiting {
-    answer: oneshot::Sender<Answer>,
+    answer: oneshot::Sender<(Answer, Held)>,
     trace_id: String,
-    handed_out: Option<Instant>,
-    deadline: Option<Instant>,
+    handed_out: Instant,
+    deadline: Instant,
 }
 
 #[derive(Default)]
@@ -72,7 +102,7 @@ struct Shared {
 pub struct RuntimeApi {
     /// `127.0.0.1:<port>`, for `AWS_LAMBDA_RUNTIME_API`.
     pub address: String,
-    queue: mpsc::UnboundedSender<Queued>,
+    polls: tokio::sync::Mutex<mpsc::UnboundedReceiver<Poll>>,
     shared: Arc<Shared>,
     next_id: AtomicU64,
 }
@@ -82,20 +112,20 @@ impl RuntimeApi {
     pub async fn start() -> std::io::Result<Self> {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let address = listener.local_addr()?.to_string();
-        let (queue, events) = mpsc::unbounded_channel();
+        let (polled, polls) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared::default());
-        let events = Arc::new(tokio::sync::Mutex::new(events));
         let accept_shared = Arc::clone(&shared);
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
                 let _ = stream.set_nodelay(true);
-                tokio::spawn(serve(stream, Arc::clone(&events), Arc::clone(&accept_shared)));
+                tokio::spawn(serve(stream, polled.clone(), Arc::clone(&accept_shared)));
             }
         });
-        Ok(Self { address, queue, shared, next_id: AtomicU64::new(0) })
+        let polls = tokio::sync::Mutex::new(polls);
+        Ok(Self { address, polls, shared, next_id: AtomicU64::new(0) })
     }
 
-    /// Queues `payload` for the function and waits for its answer. Its
+    /// Hands `payload` to the function and waits for its answer. Its
     /// request id and trace id are unique to it.
     pub async fn invoke(&self, payload: &Value) -> Answer {
         let payload = serde_json::to_vec(payload).expect("a JSON value serializes");
@@ -108,26 +138,58 @@ impl RuntimeApi {
         self.invoke_raw(payload, timeout).await
     }
 
-    /// Queues these bytes as the payload (JSON a `Value` cannot hold, such
-    /// as `"\ud800"` or `1e999`), with `timeout` to the deadline.
+    /// Hands these bytes over as the payload (JSON a `Value` cannot hold,
+    /// such as `"\ud800"` or `1e999`), with `timeout` to the deadline.
     pub async fn invoke_raw(&self, payload: Vec<u8>, timeout: Duration) -> Answer {
+        let poll = self.next_poll(None).await.expect("the Runtime API runs");
+        self.hand_over(poll, &payload, timeout).answer().await
+    }
+
+    /// The function's next poll, in the order they arrived; `None` when
+    /// none arrives `within` that long (`None`: no limit).
+    pub async fn next_poll(&self, within: Option<Duration>) -> Option<Poll> {
+        let mut polls = self.polls.lock().await;
+        match within {
+            Some(within) => tokio::time::timeout(within, polls.recv()).await.ok().flatten(),
+            None => polls.recv().await,
+        }
+    }
+
+    /// Hands `payload` over on `poll`, with `timeout` to its deadline
+    /// (`Lambda-Runtime-Deadline-Ms`).
+    pub fn hand_over(&self, poll: Poll, payload: &[u8], timeout: Duration) -> Pending {
         let n = self.next_id.fetch_add(1, Ordering::Relaxed);
         let request_id = format!("{:08x}-0000-4000-8000-{:012x}", std::process::id(), n);
         let trace_id = format!("Root=1-00000000-{n:024x};Parent={n:016x};Sampled=1");
-        let (sender, receiver) = oneshot::channel();
+        let (sender, answer) = oneshot::channel();
+        let handed_out = Instant::now();
         self.shared.waiting.lock().unwrap_or_else(|p| p.into_inner()).insert(
             request_id.clone(),
             Waiting {
                 answer: sender,
                 trace_id: trace_id.clone(),
-                handed_out: None,
-                deadline: None,
+                handed_out,
+                deadline: handed_out + timeout,
             },
         );
-        self.queue
-            .send(Queued { request_id: request_id.clone(), trace_id, payload, timeout })
-            .expect("the Runtime API runs");
-        receiver.await.unwrap_or_else(|_| panic!("invocation {request_id} was never answered"))
+        let now = self.shared.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        self.shared.peak_in_flight.fetch_max(now, Ordering::SeqCst);
+        let deadline = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| (d + timeout).as_millis())
+            .unwrap_or(0);
+        let headers = [
+            ("lambda-runtime-aws-request-id", request_id.clone()),
+            ("lambda-runtime-deadline-ms", deadline.to_string()),
+            (
+                "lambda-runtime-invoked-function-arn",
+                "arn:aws:lambda:us-east-1:123456789012:function:emulated".to_owned(),
+            ),
+            ("lambda-runtime-trace-id", trace_id),
+            ("content-type", "application/json".to_owned()),
+        ];
+        let _ = poll.reply.send(http_response(200, &headers, payload));
+        Pending { answer, request_id }
     }
 
     /// Invocations handed out and not yet answered, now.
@@ -151,39 +213,26 @@ impl RuntimeApi {
     }
 }
 
-async fn serve(
-    stream: TcpStream,
-    events: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<Queued>>>,
-    shared: Arc<Shared>,
-) {
+async fn serve(stream: TcpStream, polled: mpsc::UnboundedSender<Poll>, shared: Arc<Shared>) {
     let (reader, mut writer) = stream.into_split();
     let mut reader = BufReader::new(reader);
     while let Ok(Some((method, path, body))) = read_request(&mut reader).await {
         let response = if method == "GET" && path == NEXT {
-            // One poller at a time waits on the queue; the others wait their turn.
-            let event = events.lock().await.recv().await;
-            let Some(event) = event else { return };
-            hand_out(&shared, &event);
-            let deadline = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| (d + event.timeout).as_millis())
-                .unwrap_or(0);
-            let headers = [
-                ("lambda-runtime-aws-request-id", event.request_id.clone()),
-                ("lambda-runtime-deadline-ms", deadline.to_string()),
-                (
-                    "lambda-runtime-invoked-function-arn",
-                    "arn:aws:lambda:us-east-1:123456789012:function:test".to_owned(),
-                ),
-                ("lambda-runtime-trace-id", event.trace_id.clone()),
-                ("content-type", "application/json".to_owned()),
-            ];
-            http_response(200, &headers, &event.payload)
+            let (reply, event) = oneshot::channel();
+            if polled.send(Poll { arrived: Instant::now(), reply }).is_err() {
+                return;
+            }
+            // Held until an event is handed over on this poll.
+            let Ok(event) = event.await else { return };
+            event
         } else if method == "POST" && path.starts_with(INVOCATION) {
             let rest = &path[INVOCATION.len()..];
             match rest.rsplit_once('/') {
                 Some((id, kind @ ("response" | "error"))) => {
-                    answer(&shared, id, kind == "response", &body);
+                    if let Some(released) = answer(&shared, id, kind == "response", &body) {
+                        // Dropped unanswered when the receiver is gone.
+                        let _ = released.await;
+                    }
                     http_response(202, &[], b"{}")
                 }
                 _ => http_response(404, &[], b"{}"),
@@ -201,34 +250,30 @@ async fn serve(
     }
 }
 
-fn hand_out(shared: &Shared, event: &Queued) {
-    if let Some(entry) =
-        shared.waiting.lock().unwrap_or_else(|p| p.into_inner()).get_mut(&event.request_id)
-    {
-        let now = Instant::now();
-        entry.handed_out = Some(now);
-        entry.deadline = Some(now + event.timeout);
-    }
-    let now = shared.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
-    shared.peak_in_flight.fetch_max(now, Ordering::SeqCst);
-}
-
-fn answer(shared: &Shared, request_id: &str, ok: bool, body: &[u8]) {
+/// Delivers an answer; what it returns completes when the receiver lets
+/// the function go on.
+fn answer(
+    shared: &Shared,
+    request_id: &str,
+    ok: bool,
+    body: &[u8],
+) -> Option<oneshot::Receiver<()>> {
     let waiting = shared.waiting.lock().unwrap_or_else(|p| p.into_inner()).remove(request_id);
-    let Some(Waiting { answer: sender, trace_id, handed_out, deadline }) = waiting else {
-        return;
-    };
+    let Waiting { answer: sender, trace_id, handed_out, deadline } = waiting?;
+    let (release, released) = oneshot::channel();
     shared.in_flight.fetch_sub(1, Ordering::SeqCst);
     let value = serde_json::from_slice(body)
         .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(body).into_owned()));
-    let _ = sender.send(Answer {
+    let answer = Answer {
         request_id: request_id.to_owned(),
         trace_id,
         result: if ok { Ok(value) } else { Err(value) },
-        latency: handed_out.map(|t| t.elapsed()).unwrap_or_default(),
-        handed_out,
-        deadline,
-    });
+        latency: handed_out.elapsed(),
+        handed_out: Some(handed_out),
+        deadline: Some(deadline),
+    };
+    sender.send((answer, Held { _release: release })).ok()?;
+    Some(released)
 }
 
 /// One request: method, path and body; `None` when the connection closed.

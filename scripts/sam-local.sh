@@ -140,13 +140,13 @@ if [ -n "$build_dir" ]; then
     for bootstrap in "$build_dir"/*/bootstrap; do
         case "$arch:$(od -An -t x2 -j 18 -N 2 "$bootstrap" | tr -d ' ')" in
             x86_64:003e|arm64:00b7) ;;
-            *) die "$bootstrap is not built for $arch, this machine: sam build --beta-features --parameter-overrides Architecture=$arch" ;;
+            *) die "$bootstrap is not built for $arch, this machine: sam build --parameter-overrides Architecture=$arch" ;;
         esac
     done
 else
     build_dir="$ROOT/.aws-sam/build"
     log "sam build ($arch) into .aws-sam/build"
-    sam build --beta-features --parameter-overrides "Architecture=$arch" \
+    sam build --parameter-overrides "Architecture=$arch" \
         --template template.yaml --build-dir "$build_dir" >"$run_dir/build.log" 2>&1 \
         || { tail -n 60 "$run_dir/build.log" >&2; die "sam build failed"; }
 fi

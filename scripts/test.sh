@@ -86,7 +86,7 @@ done
 # installed here: build x86_64 to prove the template and the workspace build.
 log "sam build (x86_64)"
 build_dir=$(mktemp -d)
-sam build --beta-features --parameter-overrides Architecture=x86_64 \
+sam build --parameter-overrides Architecture=x86_64 \
     --template template.yaml --build-dir "$build_dir" >"$build_dir.log" 2>&1 \
     || { tail -n 60 "$build_dir.log"; die "sam build failed"; }
 for fn in GetEmployeeFunction AddEmployeeFunction RemoveEmployeeFunction; do

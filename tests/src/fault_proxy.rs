@@ -41,7 +41,11 @@ pub enum Fault {
 
 struct Shared {
     fault: Mutex<Fault>,
+    /// Requests left before the fault clears by itself (`None`: it stays).
+    remaining: Mutex<Option<usize>>,
     requests: AtomicUsize,
+    /// Every request received, whatever it is.
+    messages: AtomicUsize,
     connections: AtomicUsize,
     health_checks: AtomicUsize,
     /// The access key id of every signed API request, in order.
@@ -61,7 +65,9 @@ impl FaultProxy {
     pub fn start(upstream: &str) -> Self {
         let shared = Arc::new(Shared {
             fault: Mutex::new(Fault::None),
+            remaining: Mutex::new(None),
             requests: AtomicUsize::new(0),
+            messages: AtomicUsize::new(0),
             connections: AtomicUsize::new(0),
             health_checks: AtomicUsize::new(0),
             access_keys: Mutex::new(Vec::new()),
@@ -86,7 +92,19 @@ impl FaultProxy {
     }
 
     pub fn set(&self, fault: Fault) {
+        *self.shared.remaining.lock().unwrap_or_else(|p| p.into_inner()) = None;
         *self.shared.fault.lock().unwrap_or_else(|p| p.into_inner()) = fault;
+    }
+
+    /// `fault` for the next `requests` requests, then [`Fault::None`].
+    pub fn set_for(&self, fault: Fault, requests: usize) {
+        *self.shared.remaining.lock().unwrap_or_else(|p| p.into_inner()) = Some(requests);
+        *self.shared.fault.lock().unwrap_or_else(|p| p.into_inner()) = fault;
+    }
+
+    /// Requests of any kind received since the last call.
+    pub fn take_message_count(&self) -> usize {
+        self.shared.messages.swap(0, Ordering::SeqCst)
     }
 
     /// DynamoDB API requests received since the last call.
@@ -113,6 +131,30 @@ impl FaultProxy {
 
 fn current(shared: &Shared) -> Fault {
     *shared.fault.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The fault for the request just received, counting it against a fault set
+/// for a number of requests.
+fn for_request(shared: &Shared) -> Fault {
+    let mut fault = shared.fault.lock().unwrap_or_else(|p| p.into_inner());
+    let mut remaining = shared.remaining.lock().unwrap_or_else(|p| p.into_inner());
+    let now = *fault;
+    match remaining.as_mut() {
+        Some(0) => {
+            *fault = Fault::None;
+            *remaining = None;
+            Fault::None
+        }
+        Some(left) => {
+            *left -= 1;
+            if *left == 0 {
+                *fault = Fault::None;
+                *remaining = None;
+            }
+            now
+        }
+        None => now,
+    }
 }
 
 async fn serve(shared: Arc<Shared>, ready: std::sync::mpsc::Sender<u16>) {
@@ -150,6 +192,7 @@ async fn connection(shared: Arc<Shared>, mut client: TcpStream) {
     shared.connections.fetch_add(1, Ordering::SeqCst);
     let mut buffer = Vec::new();
     while let Some(request) = read_message(&mut client, &mut buffer).await {
+        shared.messages.fetch_add(1, Ordering::SeqCst);
         let head = head(&request);
         let is_api = is_api_request(&head);
         if is_api {
@@ -158,7 +201,7 @@ async fn connection(shared: Arc<Shared>, mut client: TcpStream) {
                 shared.access_keys.lock().unwrap_or_else(|p| p.into_inner()).push(key);
             }
         }
-        let fault = current(&shared);
+        let fault = if is_health_check(&head) { current(&shared) } else { for_request(&shared) };
         if !is_api && fault == Fault::None && is_health_check(&head) {
             // The endpoint's health check, as DynamoDB answers it (DynamoDB
             // Local would answer a 500).

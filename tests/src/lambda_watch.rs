@@ -174,7 +174,7 @@ fn warm_up(base_url: &str, log: &std::path::Path) {
     let calls =
         [("GET", "/employees/warm-up"), ("POST", "/employees"), ("DELETE", "/employees/warm-up")];
     let outcome = block_on(async move {
-        let http = reqwest::Client::new();
+        let http = crate::http();
         let deadline = Instant::now() + Duration::from_secs(600);
         for (method, path) in calls {
             loop {

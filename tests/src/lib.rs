@@ -28,6 +28,22 @@ pub fn workspace_root() -> PathBuf {
 /// The command that installs everything the tests need into `.tools/`.
 pub const INSTALL_HINT: &str = "./scripts/install-tools.sh";
 
+/// A builder for the tests' HTTP client (plain HTTP to the local API).
+///
+/// Built together with the workspace's client crate, reqwest has its rustls
+/// support on with no crypto provider of its own (the client chooses *ring*
+/// explicitly), and `build()` would panic: install *ring*, the functions'
+/// provider, as the process default first.
+pub fn http_builder() -> reqwest::ClientBuilder {
+    let _ = tokio_rustls::rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+}
+
+/// The tests' HTTP client (see [`http_builder`]).
+pub fn http() -> reqwest::Client {
+    http_builder().build().expect("an HTTP client")
+}
+
 /// An employee from a test's own valid parts.
 pub fn employee(id: &str, title: &str) -> Employee {
     Employee::new(EmployeeId::parse(id).unwrap(), JobTitle::parse(title).unwrap())

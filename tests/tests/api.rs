@@ -17,7 +17,7 @@ struct Api {
 }
 
 fn api() -> Api {
-    Api { local: local_api(), http: Client::new() }
+    Api { local: local_api(), http: employee_api_tests::http() }
 }
 
 impl Api {

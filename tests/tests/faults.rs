@@ -38,7 +38,7 @@ async fn every_route(
     api: &LocalApi,
     tag: &str,
 ) -> Vec<(String, u16, Option<String>, String, Duration)> {
-    let http = reqwest::Client::new();
+    let http = employee_api_tests::http();
     let requests = vec![
         ("GET one", http.get(api.url(&format!("/employees/{tag}-existing")))),
         ("GET list", http.get(api.url("/employees?limit=5"))),
@@ -168,7 +168,7 @@ async fn every_dependency_fault_is_a_bounded_503_and_leaves_no_half_write() {
         }
 
         // The fault cleared: the next requests succeed.
-        let http = reqwest::Client::new();
+        let http = employee_api_tests::http();
         let listed = http.get(api.url("/employees?limit=1")).send().await.unwrap();
         assert_eq!(listed.status().as_u16(), 200, "{tag}: after recovery");
         let created = http

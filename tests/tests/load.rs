@@ -142,7 +142,7 @@ fn id_and_title(item: &std::collections::HashMap<String, AttributeValue>) -> (St
 async fn twenty_thousand_mixed_requests_leave_exactly_what_the_model_predicts() {
     let api = local_api();
     let total = total_requests();
-    let http = Client::builder().pool_max_idle_per_host(WORKERS).build().unwrap();
+    let http = employee_api_tests::http_builder().pool_max_idle_per_host(WORKERS).build().unwrap();
     let started = Instant::now();
     let tasks: Vec<_> = (0..WORKERS)
         .map(|w| {
@@ -212,7 +212,7 @@ async fn current_title(http: &Client, url: &str) -> Option<String> {
 #[tokio::test]
 async fn interleaved_puts_and_deletes_of_one_id_leave_a_state_some_serial_order_explains() {
     let api = local_api();
-    let http = Client::new();
+    let http = employee_api_tests::http();
     let url = api.url("/employees/interleave-1");
     for round in 0..5 {
         let before = current_title(&http, &url).await;

@@ -16,7 +16,7 @@ async fn every_malformed_request_over_http_gets_its_status_and_code_and_changes_
     let client = client();
     put_items(&client, &api.table, SEED).await;
     let before = all_items(&client, &api.table).await;
-    let http = reqwest::Client::new();
+    let http = employee_api_tests::http();
 
     let cases: Vec<_> = malformed::cases().into_iter().filter(|c| c.over_http).collect();
     assert!(cases.len() >= 100, "only {} cases run over HTTP", cases.len());

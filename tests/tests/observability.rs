@@ -37,7 +37,7 @@ async fn wait_for<T>(mut probe: impl FnMut() -> Option<T>) -> T {
 #[tokio::test]
 async fn each_request_logs_one_json_line_with_its_id_route_status_latency_and_code() {
     let api = api();
-    let http = reqwest::Client::new();
+    let http = employee_api_tests::http();
     let created = http
         .post(api.url("/employees"))
         .json(&json!({"employee": "obs-1", "jobTitle": "Secret Title 9"}))
@@ -76,7 +76,7 @@ async fn each_request_logs_one_json_line_with_its_id_route_status_latency_and_co
 #[tokio::test]
 async fn each_request_emits_embedded_metrics_by_route_and_status() {
     let api = api();
-    let http = reqwest::Client::new();
+    let http = employee_api_tests::http();
     let created = http
         .post(api.url("/employees"))
         .json(&json!({"employee": "emf-1", "jobTitle": "Engineer"}))

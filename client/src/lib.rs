@@ -11,15 +11,17 @@
 //!   412: concurrent updates are all kept.
 //!
 //! ```no_run
-//! use employee_api_client::{Auth, Client, Condition};
+//! use employee_api_client::{Auth, Client, Condition, ListOptions};
+//! use futures_util::TryStreamExt;
 //!
 //! # async fn run() -> Result<(), employee_api_client::Error> {
 //! let api = Client::builder().stack("employee-api").auth(Auth::Iam).build().await?;
-//! api.create("42", "Engineer").await?;
+//! api.create("42", "Engineer").await?; // Idempotency-Key, retries: built in
 //! let promoted = api.update("42", |e| format!("Senior {}", e.job_title)).await?;
-//! println!("{} is now {} ({})", promoted.employee.employee, promoted.employee.job_title, promoted.etag);
+//! let seniors: Vec<_> = api.list(ListOptions { job_title: Some("Senior Engineer".into()), ..Default::default() })
+//!     .try_collect().await?; // follows nextCursor
 //! api.remove("42", &Condition::IfMatch(promoted.etag)).await?;
-//! # Ok(()) }
+//! # let _ = seniors; Ok(()) }
 //! ```
 
 mod client;

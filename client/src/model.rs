@@ -2,9 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
-/// An employee, with the API's field names.
+/// An employee, with the API's field names. Fields the API may add later
+/// are ignored, not refused.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Employee {
     pub employee: String,
     #[serde(rename = "jobTitle")]
@@ -21,7 +21,6 @@ pub struct Revision {
 
 /// One page of a listing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Page {
     pub employees: Vec<Employee>,
     /// Pass to the next call for the next page; `None` on the last.

@@ -9,9 +9,10 @@
 #      functions in process (events/ files, property tests, logs), the store
 #      on DynamoDB Local, end-to-end tests through `cargo lambda watch`
 #      (routes, malformed requests, faults, TLS, observability, load), the
-#      template against the code, and the client and its `employees` CLI
-#      against that local API (HTTPS, SigV4 against botocore, `--stack`
-#      against moto's CloudFormation); without the features, `cargo test
+#      template against the code, the docs check (tests/tests/docs.rs), and
+#      the client and its `employees` CLI against that local API (HTTPS,
+#      SigV4 against botocore, `--stack` against moto's CloudFormation);
+#      without the features, `cargo test
 #      --workspace` is the fast tier: the tests that need Rust alone
 #   4. the contract test: schemathesis, from openapi.yaml, against the local API
 #   5. cargo deny (licenses, bans)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The cold-start and latency benchmark (README, "Performance").
+# The cold-start and latency benchmark (docs/performance.md).
 #
 #   ./scripts/bench.sh           the full run: without a CPU quota, 5 cold
 #                                starts per subject and 2,000 warm

@@ -1,5 +1,5 @@
-//! The cold start and latency benchmark. See `scripts/bench.sh` and the
-//! README's "Performance" section.
+//! The cold start and latency benchmark. See `scripts/bench.sh`, and
+//! docs/performance.md for the method and the figures.
 //!
 //! Each function's release binary is started as Lambda starts it (a fresh
 //! process, Lambda's environment, the Runtime API on loopback) against

@@ -51,8 +51,8 @@ pub struct Config {
 /// the role's credentials come in one of the two ways Lambda delivers them
 /// ([`CredentialSource`]); building the default chains (profile files, SSO,
 /// web identity with an STS client of its own, IMDS) took about an eighth
-/// of the cold start's CPU, for providers that never answer there (README,
-/// "Performance").
+/// of the cold start's CPU, for providers that never answer there (docs/
+/// performance.md).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DynamoDbSettings {
     /// `AWS_REGION` (Lambda's), else `AWS_DEFAULT_REGION`.
@@ -76,7 +76,7 @@ pub enum Trust {
     /// The roots of Amazon Trust Services, which sign DynamoDB's endpoints,
     /// compiled in (`amazon-trust-services.pem`). Loading the system's ~140
     /// roots instead costs about 1.3 ms of CPU before the first handshake —
-    /// 18 ms at 128 MB (README, "Performance").
+    /// 18 ms at 128 MB (docs/performance.md).
     AmazonTrustServices,
     /// The system's roots, or those of `SSL_CERT_FILE` / `SSL_CERT_DIR`:
     /// chosen when either variable is set, e.g. for a TLS-inspecting proxy,

@@ -145,7 +145,7 @@ async fn report_init_error(error: &ConfigError) {
 /// or `AWS_LAMBDA_MAX_CONCURRENCY` at once, each in a task of its own.
 pub async fn run<F: Function + 'static>(function: F) -> Result<(), Error> {
     let function = Arc::new(function);
-    lambda_runtime::run_concurrent(service_fn(move |event: LambdaEvent<Payload>| {
+    runtime::run_concurrent(service_fn(move |event: LambdaEvent<Payload>| {
         let function = Arc::clone(&function);
         async move { handle(&*function, event).await }
     }))
@@ -247,3 +247,12 @@ pub fn diagnostic(error: &ApiError) -> Diagnostic {
     error.log_if_server_error();
     Diagnostic { error_type: error.code().to_owned(), error_message: error.client_message() }
 }
+
+// The runtime loop: `lambda_runtime`'s, or with the `otel` feature the same
+// loop with each invocation traced (telemetry::trace::runtime). Declared last
+// in the file, so that without the feature the line numbers of the code
+// above (which tracing's call sites record) stay as they are.
+#[cfg(not(feature = "otel"))]
+use lambda_runtime as runtime;
+#[cfg(feature = "otel")]
+use telemetry::trace::runtime;

@@ -1,7 +1,8 @@
 //! The DynamoDB call meter: an SDK interceptor that counts the running
 //! invocation's calls and attempts and times each call. It is attached once,
 //! to the client every invocation shares; the figures go to the counters of
-//! the invocation whose task makes the call.
+//! the invocation whose task makes the call. With the `otel` feature it
+//! also makes a span per attempt ([`super::trace`]).
 
 use std::time::Instant;
 
@@ -39,6 +40,8 @@ impl Intercept for DynamoDbCallMeter {
     ) -> Result<(), BoxError> {
         cfg.interceptor_state().store_put(CallStarted(Instant::now()));
         count(|c| increment(&c.calls));
+        #[cfg(feature = "otel")]
+        super::trace::CallTables::record(_context, cfg);
         Ok(())
     }
 
@@ -49,6 +52,19 @@ impl Intercept for DynamoDbCallMeter {
         _cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         count(|c| increment(&c.attempts));
+        #[cfg(feature = "otel")]
+        super::trace::AttemptSpan::start(_cfg);
+        Ok(())
+    }
+
+    #[cfg(feature = "otel")]
+    fn read_after_attempt(
+        &self,
+        context: &FinalizerInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        super::trace::AttemptSpan::end(context, cfg);
         Ok(())
     }
 

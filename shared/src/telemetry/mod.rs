@@ -170,4 +170,11 @@ pub fn record(outcome: &Outcome<'_>) {
         "request"
     );
     emf::write(outcome);
+    #[cfg(feature = "otel")]
+    trace::end(outcome);
 }
+
+// Last in the file: declared here, the module leaves the line numbers of the
+// code above (which tracing's call sites record) as they are without it.
+#[cfg(feature = "otel")]
+pub mod trace;

@@ -1,0 +1,85 @@
+//! The OTLP exporter's HTTP client, on the hyper, hyper-util and
+//! hyper-rustls (*ring*) the SDK's DynamoDB client already links: `http://`
+//! for a collector on the same host (the ADOT collector layer listens on
+//! `localhost:4318`), `https://` for one elsewhere, trusting the Amazon
+//! Trust Services roots the DynamoDB client trusts, plus the certificates of
+//! `SSL_CERT_FILE` when it is set.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{Request, Response};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use opentelemetry_http::{HttpClient, HttpError};
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject;
+
+use crate::store::dynamodb::AMAZON_TRUST_SERVICES_ROOTS;
+
+/// A collector's answer is a few bytes; more is refused.
+const MAX_RESPONSE_BYTES: usize = 64 * 1024;
+
+type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
+
+#[derive(Debug, Clone)]
+pub(super) struct OtlpHttpClient {
+    client: Client<Connector, Full<Bytes>>,
+    timeout: Duration,
+}
+
+impl OtlpHttpClient {
+    /// A client whose every request (connection, answer and body) ends
+    /// within `timeout`.
+    pub(super) fn new(timeout: Duration) -> Self {
+        let mut http = HttpConnector::new();
+        http.enforce_http(false);
+        http.set_nodelay(true);
+        http.set_connect_timeout(Some(timeout));
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(tls_config())
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(http);
+        let client = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(60))
+            .build(https);
+        Self { client, timeout }
+    }
+}
+
+fn tls_config() -> rustls::ClientConfig {
+    let mut roots = rustls::RootCertStore::empty();
+    let extra = std::env::var_os("SSL_CERT_FILE").and_then(|path| std::fs::read(path).ok());
+    let pems = [Some(AMAZON_TRUST_SERVICES_ROOTS.as_bytes()), extra.as_deref()];
+    for pem in pems.into_iter().flatten() {
+        for certificate in CertificateDer::pem_slice_iter(pem).flatten() {
+            let _ = roots.add(certificate);
+        }
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("ring supports the default protocol versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth()
+}
+
+#[async_trait::async_trait]
+impl HttpClient for OtlpHttpClient {
+    async fn send_bytes(&self, request: Request<Bytes>) -> Result<Response<Bytes>, HttpError> {
+        let exchange = async {
+            let response = self.client.request(request.map(Full::new)).await?;
+            let (parts, body) = response.into_parts();
+            let body = Limited::new(body, MAX_RESPONSE_BYTES).collect().await?.to_bytes();
+            Ok::<_, HttpError>(Response::from_parts(parts, body))
+        };
+        match tokio::time::timeout(self.timeout, exchange).await {
+            Ok(answer) => answer,
+            Err(_) => Err(format!("no answer within {:?}", self.timeout).into()),
+        }
+    }
+}

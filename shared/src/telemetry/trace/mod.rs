@@ -1,0 +1,492 @@
+//! OpenTelemetry traces (the `otel` cargo feature): one server span per
+//! invocation and one client span per DynamoDB attempt, exported over
+//! OTLP/HTTP (protobuf) after the invocation has answered.
+//!
+//! Attribute names follow the OpenTelemetry semantic conventions 1.42.0
+//! (the `opentelemetry-semantic-conventions` crate's `SCHEMA_URL`): FaaS
+//! and HTTP server spans, and AWS SDK client spans (`rpc.system` =
+//! `aws-api`, `rpc.service`, `rpc.method`, `aws.dynamodb.table_names`,
+//! `aws.request_id`), which the conventions keep on the older `rpc.*` names
+//! on purpose (semantic-conventions PR 3176, issue 1545).
+//!
+//! # On, off
+//! Tracing is on when `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` or
+//! `OTEL_EXPORTER_OTLP_ENDPOINT` is set, unless `OTEL_SDK_DISABLED` is
+//! `true` or `OTEL_TRACES_EXPORTER` is `none`. The exporter
+//! (`opentelemetry-otlp`) reads the standard variables
+//! `OTEL_EXPORTER_OTLP_HEADERS` and `OTEL_EXPORTER_OTLP_TRACES_HEADERS`
+//! (without compression: gzip is not built in); the SDK reads `OTEL_TRACES_SAMPLER`
+//! and `OTEL_TRACES_SAMPLER_ARG`; [`resource`] reads `OTEL_SERVICE_NAME`
+//! and `OTEL_RESOURCE_ATTRIBUTES`. A configuration it cannot use (another
+//! protocol than `http/protobuf`, a bad endpoint) is logged once at init and
+//! the function runs untraced: tracing never stops the API.
+//!
+//! # Context
+//! The invocation span continues Lambda's trace: its trace id, parent and
+//! sampling decision come from the invocation's own X-Ray header
+//! (`Context::xray_trace_id`; `_X_AMZN_TRACE_ID` is one per process, so
+//! unusable when a process serves several invocations at once). A span the
+//! header says not to sample is never recorded, nor are its children. The
+//! invocation's span context is a task-local value, as the telemetry
+//! counters are, so the DynamoDB attempt spans (made by an SDK interceptor
+//! in the invocation's task) nest under the right invocation.
+//!
+//! # Export
+//! Spans are buffered as they end and exported by [`TraceLayer`], which
+//! runs after the runtime has posted the invocation's answer and before it
+//! asks for the next event. Lambda freezes an execution environment only
+//! once the runtime asks for the next event ("Lambda freezes the execution
+//! environment when the runtime and each extension have completed and there
+//! are no pending events",
+//! <https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html>),
+//! so the export is never frozen half-way, and the client has its answer
+//! before the export starts. The export is bounded by [`export_bound`]
+//! (500 ms unless `OTEL_EXPORTER_OTLP_TRACES_TIMEOUT` or
+//! `OTEL_EXPORTER_OTLP_TIMEOUT` says otherwise, in ms): spans it could not
+//! deliver by then are dropped, and a warning line counts them.
+
+mod dynamodb;
+mod http;
+
+use std::borrow::Cow;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::task::{Context as TaskContext, Poll};
+use std::time::Duration;
+
+use lambda_runtime::LambdaInvocation;
+use lambda_runtime::tower::{Layer, Service};
+use opentelemetry::trace::{
+    Span as _, SpanKind, Status, TraceContextExt, Tracer as _, TracerProvider as _,
+};
+use opentelemetry::{Context, InstrumentationScope, KeyValue};
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::resource::{EnvResourceDetector, TelemetryResourceDetector};
+use opentelemetry_sdk::trace::{
+    SdkTracer, SdkTracerProvider, Span, SpanData, SpanExporter as _, SpanProcessor,
+};
+use opentelemetry_semantic_conventions::{SCHEMA_URL, attribute as semconv};
+
+pub(crate) use dynamodb::{AttemptSpan, CallTables};
+
+use super::Outcome;
+
+/// How long an export may take unless the standard variables say otherwise.
+pub const DEFAULT_EXPORT_BOUND: Duration = Duration::from_millis(500);
+
+/// At most this many spans wait for an export; more are dropped (and
+/// counted), so an unreachable collector never grows the process.
+const MAX_BUFFERED_SPANS: usize = 4096;
+
+/// The instrumentation scope's name.
+const SCOPE: &str = "employee-api";
+
+/// The process's tracing, set once at init when it is on.
+static TRACING: OnceLock<Tracing> = OnceLock::new();
+
+tokio::task_local! {
+    /// The context (with the invocation's span) of the invocation whose task
+    /// is running; set only for a recorded (sampled) invocation.
+    static CURRENT: Context;
+}
+
+struct Tracing {
+    tracer: SdkTracer,
+    /// Kept so the tracer's processors live as long as the process.
+    _provider: SdkTracerProvider,
+    exporter: opentelemetry_otlp::SpanExporter,
+    buffer: Arc<Buffer>,
+    bound: Duration,
+    region: String,
+}
+
+/// Ended spans waiting for the next export, and those dropped because the
+/// buffer was full.
+#[derive(Debug, Default)]
+struct Buffer {
+    spans: Mutex<Vec<SpanData>>,
+    overflowed: AtomicU64,
+}
+
+/// The span processor: buffers ended spans for [`TraceLayer`]. (The SDK's
+/// simple processor exports each span as it ends, on the invocation's own
+/// path; its batch processor exports from a thread of its own, which Lambda
+/// may freeze mid-export between invocations.)
+#[derive(Debug)]
+struct Buffering(Arc<Buffer>);
+
+impl SpanProcessor for Buffering {
+    fn on_start(&self, _span: &mut Span, _cx: &Context) {}
+
+    fn on_end(&self, span: SpanData) {
+        let Ok(mut spans) = self.0.spans.lock() else { return };
+        if spans.len() < MAX_BUFFERED_SPANS {
+            spans.push(span);
+        } else {
+            self.0.overflowed.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        Ok(())
+    }
+
+    fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
+        Ok(())
+    }
+}
+
+/// Why tracing stayed off although an endpoint was set.
+#[derive(Debug, thiserror::Error)]
+pub enum TracingError {
+    #[error(
+        "{variable}={value} is not supported: the functions export traces over OTLP/HTTP with protobuf (http/protobuf) only"
+    )]
+    Protocol { variable: &'static str, value: String },
+    #[error("the OTLP exporter cannot be built: {0}")]
+    Exporter(String),
+}
+
+impl TracingError {
+    /// The stable name of the error, on its log line.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Protocol { .. } => "Configuration.UnsupportedOtlpProtocol",
+            Self::Exporter(_) => "Configuration.InvalidOtlpExporter",
+        }
+    }
+}
+
+fn variable(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+/// Whether the environment asks for traces.
+fn requested() -> bool {
+    let endpoint = variable("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+        .or_else(|| variable("OTEL_EXPORTER_OTLP_ENDPOINT"))
+        .is_some();
+    let disabled = variable("OTEL_SDK_DISABLED").is_some_and(|v| v.trim() == "true");
+    let no_exporter = variable("OTEL_TRACES_EXPORTER").is_some_and(|v| v.trim() == "none");
+    endpoint && !disabled && !no_exporter
+}
+
+/// The bound on one export: `OTEL_EXPORTER_OTLP_TRACES_TIMEOUT`, else
+/// `OTEL_EXPORTER_OTLP_TIMEOUT` (milliseconds), else
+/// [`DEFAULT_EXPORT_BOUND`].
+pub fn export_bound() -> Duration {
+    ["OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT"]
+        .iter()
+        .find_map(|name| variable(name)?.trim().parse::<u64>().ok())
+        .map_or(DEFAULT_EXPORT_BOUND, Duration::from_millis)
+}
+
+/// Sets tracing up when the environment asks for it (during init, once):
+/// whether it is on. A configuration it cannot use is logged and leaves it
+/// off.
+pub fn init() -> bool {
+    if TRACING.get().is_some() {
+        return true;
+    }
+    if !requested() {
+        return false;
+    }
+    let region =
+        variable("AWS_REGION").or_else(|| variable("AWS_DEFAULT_REGION")).unwrap_or_default();
+    match build(&region) {
+        Ok(tracing) => TRACING.set(tracing).is_ok(),
+        Err(error) => {
+            tracing::error!(error.code = error.code(), "{error}; traces are off");
+            false
+        }
+    }
+}
+
+fn build(region: &str) -> Result<Tracing, TracingError> {
+    use opentelemetry_otlp::{WithExportConfig as _, WithHttpConfig as _};
+
+    for name in ["OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"] {
+        if let Some(value) = variable(name) {
+            if value.trim() != "http/protobuf" {
+                return Err(TracingError::Protocol { variable: name, value });
+            }
+            break;
+        }
+    }
+    let bound = export_bound();
+    let mut exporter = opentelemetry_otlp::SpanExporter::builder()
+        .with_http()
+        .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
+        .with_http_client(http::OtlpHttpClient::new(bound))
+        .with_timeout(bound)
+        .build()
+        .map_err(|e| TracingError::Exporter(e.to_string()))?;
+    let resource = resource(region);
+    exporter.set_resource(&resource);
+    let buffer = Arc::new(Buffer::default());
+    let provider = SdkTracerProvider::builder()
+        .with_span_processor(Buffering(Arc::clone(&buffer)))
+        .with_id_generator(opentelemetry_aws::trace::XrayIdGenerator::default())
+        .with_resource(resource)
+        .build();
+    let scope = InstrumentationScope::builder(SCOPE)
+        .with_version(env!("CARGO_PKG_VERSION"))
+        .with_schema_url(SCHEMA_URL)
+        .build();
+    let tracer = provider.tracer_with_scope(scope);
+    Ok(Tracing { tracer, _provider: provider, exporter, buffer, bound, region: region.to_owned() })
+}
+
+/// The process's resource: `service.name` is `OTEL_SERVICE_NAME`, else the
+/// Lambda function's name; the cloud and FaaS attributes Lambda's
+/// environment gives; then `OTEL_RESOURCE_ATTRIBUTES`.
+fn resource(region: &str) -> Resource {
+    let function_name = variable("AWS_LAMBDA_FUNCTION_NAME");
+    let mut attributes = vec![
+        KeyValue::new(semconv::CLOUD_PROVIDER, "aws"),
+        KeyValue::new(semconv::CLOUD_PLATFORM, "aws_lambda"),
+        KeyValue::new(semconv::CLOUD_REGION, region.to_owned()),
+    ];
+    let lambda = [
+        (semconv::FAAS_NAME, function_name.clone()),
+        (semconv::FAAS_VERSION, variable("AWS_LAMBDA_FUNCTION_VERSION")),
+        (semconv::FAAS_INSTANCE, variable("AWS_LAMBDA_LOG_STREAM_NAME")),
+    ];
+    attributes.extend(lambda.into_iter().filter_map(|(k, v)| Some(KeyValue::new(k, v?))));
+    if let Some(memory) =
+        variable("AWS_LAMBDA_FUNCTION_MEMORY_SIZE").and_then(|m| m.trim().parse::<i64>().ok())
+    {
+        attributes.push(KeyValue::new(semconv::FAAS_MAX_MEMORY, memory * 1024 * 1024));
+    }
+    // Then what the environment says wins: OTEL_RESOURCE_ATTRIBUTES, and
+    // OTEL_SERVICE_NAME over both.
+    let mut builder = Resource::builder_empty()
+        .with_attributes(attributes)
+        .with_detector(Box::new(TelemetryResourceDetector));
+    if let Some(name) = function_name {
+        builder = builder.with_service_name(name);
+    }
+    builder = builder.with_detector(Box::new(EnvResourceDetector::new()));
+    if let Some(name) = variable("OTEL_SERVICE_NAME") {
+        builder = builder.with_service_name(name.trim().to_owned());
+    }
+    builder.build()
+}
+
+/// Whether the process exports traces.
+pub fn enabled() -> bool {
+    TRACING.get().is_some()
+}
+
+/// Whether this is the process's first invocation.
+static COLD: AtomicBool = AtomicBool::new(true);
+
+/// One invocation's server span, until it runs ([`scope`]).
+pub struct Invocation {
+    cx: Context,
+}
+
+/// Starts the invocation's span, under the trace of the invocation's X-Ray
+/// header: `None` when tracing is off or the header says not to sample.
+fn start(context: &lambda_runtime::Context) -> Option<Invocation> {
+    let tracing = TRACING.get()?;
+    let cold = COLD.swap(false, Ordering::Relaxed);
+    let parent = context
+        .xray_trace_id
+        .as_deref()
+        .and_then(opentelemetry_aws::trace::xray_propagator::span_context_from_str)
+        .map_or_else(Context::new, |remote| Context::new().with_remote_span_context(remote));
+    let span = tracing
+        .tracer
+        .span_builder(context.env_config.function_name.clone())
+        .with_kind(SpanKind::Server)
+        .with_attributes([
+            KeyValue::new(semconv::FAAS_INVOCATION_ID, context.request_id.clone()),
+            KeyValue::new(semconv::FAAS_NAME, context.env_config.function_name.clone()),
+            KeyValue::new(semconv::FAAS_COLDSTART, cold),
+            KeyValue::new(semconv::CLOUD_PROVIDER, "aws"),
+            KeyValue::new(semconv::CLOUD_REGION, tracing.region.clone()),
+            KeyValue::new(semconv::CLOUD_RESOURCE_ID, context.invoked_function_arn.clone()),
+        ])
+        .start_with_context(&tracing.tracer, &parent);
+    if !span.is_recording() {
+        return None;
+    }
+    Some(Invocation { cx: parent.with_span(span) })
+}
+
+/// Runs `invocation` with `trace` as its task's span context, so the spans
+/// it makes (the DynamoDB attempts) are children of its span, and [`end`]
+/// finds it.
+async fn scope<F: Future>(trace: Option<Invocation>, invocation: F) -> F::Output {
+    match trace {
+        Some(trace) => CURRENT.scope(trace.cx, invocation).await,
+        None => invocation.await,
+    }
+}
+
+/// Names the running invocation's span for what the invocation turned out
+/// to be, records how it ended and ends it (from [`super::record`]).
+pub fn end(outcome: &Outcome<'_>) {
+    let Ok(cx) = CURRENT.try_with(Context::clone) else { return };
+    let span = cx.span();
+    // `GET /employees/{employeeId}`, `unmatched`, or `invoke`.
+    match outcome.route.split_once(' ') {
+        Some((method, route)) => {
+            span.update_name(Cow::Borrowed(outcome.route));
+            span.set_attributes([
+                KeyValue::new(semconv::FAAS_TRIGGER, "http"),
+                KeyValue::new(semconv::HTTP_REQUEST_METHOD, method),
+                KeyValue::new(semconv::HTTP_ROUTE, route),
+                KeyValue::new(semconv::HTTP_RESPONSE_STATUS_CODE, i64::from(outcome.status)),
+            ]);
+        }
+        None if outcome.route == "invoke" => {
+            span.set_attribute(KeyValue::new(semconv::FAAS_TRIGGER, "other"));
+        }
+        None => {
+            span.set_attributes([
+                KeyValue::new(semconv::FAAS_TRIGGER, "http"),
+                KeyValue::new(semconv::HTTP_RESPONSE_STATUS_CODE, i64::from(outcome.status)),
+            ]);
+        }
+    }
+    if let Some(code) = outcome.error_code {
+        // The API's stable code for every refused request; `error.type` (and
+        // an error status) only for a server error: a 4xx is a request the
+        // server handled (HTTP server span conventions).
+        span.set_attribute(KeyValue::new("employee_api.error_code", code));
+        if outcome.status >= 500 {
+            span.set_attribute(KeyValue::new(semconv::ERROR_TYPE, code));
+            span.set_status(Status::error(code));
+        }
+    }
+    span.end();
+}
+
+/// The running invocation's context, when it is recorded.
+fn current() -> Option<Context> {
+    CURRENT.try_with(Context::clone).ok()
+}
+
+/// The process's tracer, and the invocation context a span made now nests
+/// under: `None` outside a recorded invocation.
+fn for_child() -> Option<(&'static SdkTracer, Context, &'static str)> {
+    let tracing = TRACING.get()?;
+    Some((&tracing.tracer, current()?, tracing.region.as_str()))
+}
+
+/// Exports what the buffer holds, within the bound: spans not delivered in
+/// time are dropped and counted in a warning line.
+pub async fn export() {
+    let Some(tracing) = TRACING.get() else { return };
+    let spans = match tracing.buffer.spans.lock() {
+        Ok(mut spans) => std::mem::take(&mut *spans),
+        Err(_) => return,
+    };
+    let overflowed = tracing.buffer.overflowed.swap(0, Ordering::Relaxed);
+    if spans.is_empty() && overflowed == 0 {
+        return;
+    }
+    let count = spans.len() as u64;
+    let failure = if spans.is_empty() {
+        None
+    } else {
+        match tokio::time::timeout(tracing.bound, tracing.exporter.export(spans)).await {
+            Ok(Ok(())) => None,
+            Ok(Err(error)) => Some(error.to_string()),
+            Err(_) => Some(format!("no answer from the collector within {:?}", tracing.bound)),
+        }
+    };
+    let dropped = overflowed + if failure.is_some() { count } else { 0 };
+    if dropped > 0 {
+        tracing::warn!(
+            spans_dropped = dropped,
+            error.detail = failure.as_deref().unwrap_or("the span buffer was full"),
+            "traces not exported"
+        );
+    }
+}
+
+/// A runtime layer that runs each invocation inside its span and exports
+/// the buffered spans once the invocation's answer has been posted, before
+/// the runtime asks for the next event.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TraceLayer;
+
+impl<S> Layer<S> for TraceLayer {
+    type Service = Exporting<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Exporting(inner)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Exporting<S>(S);
+
+impl<S> Service<LambdaInvocation> for Exporting<S>
+where
+    S: Service<LambdaInvocation, Response = ()>,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+{
+    type Response = ();
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<(), S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<(), Self::Error>> {
+        self.0.poll_ready(cx)
+    }
+
+    fn call(&mut self, invocation: LambdaInvocation) -> Self::Future {
+        let trace = start(&invocation.context);
+        // The handler runs when this future is polled, inside the scope.
+        let answered = self.0.call(invocation);
+        Box::pin(async move {
+            let result = scope(trace, answered).await;
+            export().await;
+            result
+        })
+    }
+}
+
+/// The runtime loop with traces: `lambda_runtime::run_concurrent` when
+/// tracing is off; when on, the same runtime with [`TraceLayer`] inside the
+/// runtime's own tracing layer (so its log lines carry the request id).
+pub mod runtime {
+    use std::fmt::Debug;
+
+    use futures_core::Stream;
+    use lambda_runtime::{
+        Diagnostic, Error, IntoFunctionResponse, LambdaEvent, Runtime, layers::TracingLayer,
+    };
+    use serde::{Deserialize, Serialize};
+
+    /// As [`lambda_runtime::run_concurrent`], traced when the environment
+    /// asks for traces ([`super::init`]).
+    pub async fn run_concurrent<A, F, R, B, S, D, E>(handler: F) -> Result<(), Error>
+    where
+        F: lambda_runtime::Service<LambdaEvent<A>, Response = R> + Clone + Send + 'static,
+        F::Future: std::future::Future<Output = Result<R, F::Error>> + Send + 'static,
+        F::Error: Into<Diagnostic> + Debug,
+        A: for<'de> Deserialize<'de> + Send + 'static,
+        R: IntoFunctionResponse<B, S> + Send + 'static,
+        B: Serialize + Send + 'static,
+        S: Stream<Item = Result<D, E>> + Unpin + Send + 'static,
+        D: Into<bytes::Bytes> + Send + 'static,
+        E: Into<Error> + Send + Debug + 'static,
+    {
+        if !super::init() {
+            return lambda_runtime::run_concurrent(handler).await;
+        }
+        Runtime::new(handler)
+            .layer(super::TraceLayer)
+            .layer(TracingLayer::new())
+            .run_concurrent()
+            .await
+    }
+}

@@ -2,13 +2,15 @@
 # README command 2: the whole test suite, on a fresh machine. Installs what is
 # missing into .tools/ first, then runs:
 #   1. formatting and clippy (warnings are errors)
-#   2. a build of the functions, and one DynamoDB Local for the whole run
+#   2. a build of the functions (and of the functions with the `otel` feature,
+#      scripts/build-traced.sh), and one DynamoDB Local for the whole run
 #      (DYNAMODB_ENDPOINT: every test binary, the contract test and the
 #      benchmark use it, each on tables of its own)
 #   3. cargo test --workspace with the local-stack features: unit tests, the
 #      functions in process (events/ files, property tests, logs), the store
 #      on DynamoDB Local, end-to-end tests through `cargo lambda watch`
 #      (routes, malformed requests, faults, TLS, observability, load), the
+#      OpenTelemetry traces exported to an OTLP receiver (tests/tests/traces.rs), the
 #      template against the code, the docs check (tests/tests/docs.rs), and
 #      the client and its `employees` CLI against that local API (HTTPS,
 #      SigV4 against botocore, `--stack` against moto's CloudFormation);
@@ -37,6 +39,8 @@ cargo fmt --all --check
 
 log "cargo clippy --workspace --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets --locked --quiet -- -D warnings
+log "cargo clippy -p employee-api --features otel --all-targets -- -D warnings"
+cargo clippy -p employee-api --features otel --all-targets --locked --quiet -- -D warnings
 
 # The end-to-end tests serve these binaries through `cargo lambda watch`,
 # which builds them as `cargo run --bin` at the root does: over the default
@@ -45,6 +49,9 @@ cargo clippy --workspace --all-targets --locked --quiet -- -D warnings
 # tests' time.
 log "cargo build --bins"
 cargo build --bins --locked --quiet
+# The same functions with the `otel` feature, in target/debug/otel/, for the
+# trace tests (tests/tests/traces.rs).
+"$ROOT/scripts/build-traced.sh"
 
 # One DynamoDB Local for the whole run: every test binary, the contract test
 # and the benchmark use it (DYNAMODB_ENDPOINT), each on tables of its own.
@@ -75,7 +82,8 @@ if [ "$("$cargo_deny" --version 2>/dev/null)" != "cargo-deny $CARGO_DENY_VERSION
     cargo install --quiet --locked --root "$TOOLS/cargo" cargo-deny --version "$CARGO_DENY_VERSION"
 fi
 log "cargo deny check licenses bans"
-"$cargo_deny" --log-level error check licenses bans
+# --all-features: the `otel` build's crates are vetted too.
+"$cargo_deny" --log-level error --all-features check licenses bans
 
 # template-managed-instances.yaml: the same stack on Lambda Managed Instances.
 for template in template.yaml template-managed-instances.yaml; do

@@ -30,6 +30,23 @@ pub fn debug_binary(name: &str) -> PathBuf {
     binary
 }
 
+/// A function binary built with the `otel` feature (traces), which the
+/// test command builds and keeps in `target/debug/otel/`.
+pub fn traced_debug_binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let binary = exe
+        .parent()
+        .and_then(Path::parent)
+        .map(|dir| dir.join("otel").join(name))
+        .expect("the target directory");
+    assert!(
+        binary.is_file(),
+        "{} is missing: build it with `./scripts/build-traced.sh` (scripts/test.sh does)",
+        binary.display()
+    );
+    binary
+}
+
 /// What Lambda sets in a function's environment (JSON logs, as the
 /// template's `LoggingConfig` asks), and the runtime's address.
 pub fn lambda_environment(name: &str, runtime_api: &str) -> Vec<(String, String)> {

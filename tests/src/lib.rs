@@ -10,6 +10,7 @@ pub mod invoke;
 pub mod lambda_process;
 pub mod lambda_watch;
 pub mod malformed;
+pub mod otlp_receiver;
 pub mod process;
 pub mod runtime_api;
 pub mod stats;

@@ -158,9 +158,32 @@ impl RuntimeApi {
     /// Hands `payload` over on `poll`, with `timeout` to its deadline
     /// (`Lambda-Runtime-Deadline-Ms`).
     pub fn hand_over(&self, poll: Poll, payload: &[u8], timeout: Duration) -> Pending {
+        self.hand_over_traced(poll, payload, timeout, None)
+    }
+
+    /// [`RuntimeApi::hand_over`] with this X-Ray trace header
+    /// (`Lambda-Runtime-Trace-Id`); `None`: a fresh one, sampled, in the
+    /// format Lambda sends (`Root=1-<epoch>-<96 bits>;Parent=<64 bits>;Sampled=1`).
+    pub fn hand_over_traced(
+        &self,
+        poll: Poll,
+        payload: &[u8],
+        timeout: Duration,
+        trace_header: Option<String>,
+    ) -> Pending {
         let n = self.next_id.fetch_add(1, Ordering::Relaxed);
         let request_id = format!("{:08x}-0000-4000-8000-{:012x}", std::process::id(), n);
-        let trace_id = format!("Root=1-00000000-{n:024x};Parent={n:016x};Sampled=1");
+        let trace_id = trace_header.unwrap_or_else(|| {
+            let epoch = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            format!(
+                "Root=1-{epoch:08x}-{:08x}{:016x};Parent={:016x};Sampled=1",
+                std::process::id(),
+                n + 1,
+                0x5eed_0000_0000_0000_u64 + n
+            )
+        });
         let (sender, answer) = oneshot::channel();
         let handed_out = Instant::now();
         self.shared.waiting.lock().unwrap_or_else(|p| p.into_inner()).insert(

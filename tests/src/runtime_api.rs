@@ -11,6 +11,14 @@
 //! ever were at once, so a test can prove that one process really served
 //! `N` at a time, and keeps what a function reported on `…/init/error`.
 //!
+//! It also answers the Extensions API's registration, as Lambda does
+//! (`POST /2020-01-01/extension/register`: `200`, the
+//! `Lambda-Extension-Identifier` header and the function's name, version and
+//! handler; <https://docs.aws.amazon.com/lambda/latest/dg/runtimes-extensions-api.html#extensions-registration-api-a>),
+//! and holds an extension's `GET …/extension/event/next` open: it sends no
+//! event (the extensions here subscribe to none). A test can refuse
+//! registrations, as an emulator without the Extensions API does.
+//!
 //! Only what `lambda_runtime` sends is understood: HTTP/1.1 requests with a
 //! `Content-Length` body, on keep-alive connections (one per poller), each
 //! with `TCP_NODELAY` so that no answer waits for Nagle's algorithm.
@@ -28,6 +36,8 @@ use tokio::sync::{mpsc, oneshot};
 const NEXT: &str = "/2018-06-01/runtime/invocation/next";
 const INVOCATION: &str = "/2018-06-01/runtime/invocation/";
 const INIT_ERROR: &str = "/2018-06-01/runtime/init/error";
+const EXTENSION_REGISTER: &str = "/2020-01-01/extension/register";
+const EXTENSION_NEXT: &str = "/2020-01-01/extension/event/next";
 
 /// The deadline an invocation gets unless the caller chooses one: the
 /// template's function timeout.
@@ -96,6 +106,9 @@ struct Shared {
     in_flight: AtomicUsize,
     peak_in_flight: AtomicUsize,
     init_errors: Mutex<Vec<String>>,
+    /// The names of the extensions registered, in order.
+    extensions: Mutex<Vec<String>>,
+    refuse_extensions: std::sync::atomic::AtomicBool,
 }
 
 /// A running Runtime API; it stops with the test or benchmark.
@@ -230,6 +243,17 @@ impl RuntimeApi {
         self.shared.peak_in_flight.store(self.in_flight(), Ordering::SeqCst);
     }
 
+    /// The names of the extensions registered so far.
+    pub fn extensions(&self) -> Vec<String> {
+        self.shared.extensions.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// From now on, answers registrations `404`, as a Runtime API without
+    /// the Extensions API does.
+    pub fn refuse_extensions(&self) {
+        self.shared.refuse_extensions.store(true, Ordering::SeqCst);
+    }
+
     /// What the function reported on `…/init/error`.
     pub fn init_errors(&self) -> Vec<String> {
         self.shared.init_errors.lock().unwrap_or_else(|p| p.into_inner()).clone()
@@ -239,7 +263,7 @@ impl RuntimeApi {
 async fn serve(stream: TcpStream, polled: mpsc::UnboundedSender<Poll>, shared: Arc<Shared>) {
     let (reader, mut writer) = stream.into_split();
     let mut reader = BufReader::new(reader);
-    while let Ok(Some((method, path, body))) = read_request(&mut reader).await {
+    while let Ok(Some((method, path, headers, body))) = read_request(&mut reader).await {
         let response = if method == "GET" && path == NEXT {
             let (reply, event) = oneshot::channel();
             if polled.send(Poll { arrived: Instant::now(), reply }).is_err() {
@@ -260,6 +284,24 @@ async fn serve(stream: TcpStream, polled: mpsc::UnboundedSender<Poll>, shared: A
                 }
                 _ => http_response(404, &[], b"{}"),
             }
+        } else if method == "POST"
+            && path == EXTENSION_REGISTER
+            && !shared.refuse_extensions.load(Ordering::SeqCst)
+        {
+            let name = headers.get("lambda-extension-name").cloned().unwrap_or_default();
+            let mut extensions = shared.extensions.lock().unwrap_or_else(|p| p.into_inner());
+            extensions.push(name);
+            let id = format!("00000000-0000-4000-8000-{:012x}", extensions.len());
+            drop(extensions);
+            http_response(
+                200,
+                &[("lambda-extension-identifier", id), ("content-type", "application/json".into())],
+                br#"{"functionName":"emulated","functionVersion":"$LATEST","handler":"bootstrap"}"#,
+            )
+        } else if method == "GET" && path == EXTENSION_NEXT {
+            // No event ever comes: the connection stays open, unanswered.
+            std::future::pending::<()>().await;
+            return;
         } else if method == "POST" && path == INIT_ERROR {
             let error = String::from_utf8_lossy(&body).into_owned();
             shared.init_errors.lock().unwrap_or_else(|p| p.into_inner()).push(error);
@@ -299,10 +341,11 @@ fn answer(
     Some(released)
 }
 
-/// One request: method, path and body; `None` when the connection closed.
+/// One request: method, path, headers (names in lower case) and body;
+/// `None` when the connection closed.
 async fn read_request<R: tokio::io::AsyncBufRead + Unpin>(
     reader: &mut R,
-) -> std::io::Result<Option<(String, String, Vec<u8>)>> {
+) -> std::io::Result<Option<(String, String, HashMap<String, String>, Vec<u8>)>> {
     let mut line = String::new();
     if reader.read_line(&mut line).await? == 0 {
         return Ok(None);
@@ -311,6 +354,7 @@ async fn read_request<R: tokio::io::AsyncBufRead + Unpin>(
     let method = parts.next().unwrap_or_default().to_owned();
     let path = parts.next().unwrap_or_default().to_owned();
     let mut length = 0;
+    let mut headers = HashMap::new();
     loop {
         let mut header = String::new();
         if reader.read_line(&mut header).await? == 0 {
@@ -321,6 +365,7 @@ async fn read_request<R: tokio::io::AsyncBufRead + Unpin>(
             break;
         }
         if let Some((name, value)) = header.split_once(':') {
+            headers.insert(name.trim().to_ascii_lowercase(), value.trim().to_owned());
             if name.eq_ignore_ascii_case("content-length") {
                 length = value.trim().parse().unwrap_or(0);
             } else if name.eq_ignore_ascii_case("transfer-encoding") {
@@ -330,7 +375,7 @@ async fn read_request<R: tokio::io::AsyncBufRead + Unpin>(
     }
     let mut body = vec![0; length];
     reader.read_exact(&mut body).await?;
-    Ok(Some((method, path, body)))
+    Ok(Some((method, path, headers, body)))
 }
 
 fn http_response(status: u16, headers: &[(&str, String)], body: &[u8]) -> Vec<u8> {

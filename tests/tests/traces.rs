@@ -6,7 +6,10 @@
 //!
 //! Every span must be in the receiver by the time the function asks for its
 //! next event: the export runs between the answer and the next poll, so the
-//! tests wait for that poll, not for a while.
+//! tests wait for that poll, not for a while. Most tests export after every
+//! invocation (`OTEL_BSP_SCHEDULE_DELAY=0`), to see what one invocation
+//! sends; the last ones check the schedule that lets invocations share an
+//! export, and the export at shutdown (`SIGTERM`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -39,17 +42,30 @@ struct Stack {
 struct Options {
     mode: Mode,
     concurrency: usize,
+    /// `OTEL_BSP_SCHEDULE_DELAY`, in ms.
+    delay_ms: u64,
     extra: Vec<(&'static str, String)>,
+    /// Whether the Runtime API refuses extensions.
+    no_extensions: bool,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Self { mode: Mode::Answer, concurrency: 1, extra: Vec::new() }
+        Self {
+            mode: Mode::Answer,
+            concurrency: 1,
+            delay_ms: 0,
+            extra: Vec::new(),
+            no_extensions: false,
+        }
     }
 }
 
 async fn start(function: &str, table: &str, options: Options) -> Stack {
     let api = Arc::new(RuntimeApi::start().await.expect("the Runtime API listens"));
+    if options.no_extensions {
+        api.refuse_extensions();
+    }
     let proxy = FaultProxy::start(dynamodb_local::endpoint());
     let receiver = OtlpReceiver::start(options.mode).await;
     let mut env = lambda_environment(function, &api.address);
@@ -60,6 +76,7 @@ async fn start(function: &str, table: &str, options: Options) -> Stack {
             ("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.endpoint.clone()),
             ("OTEL_EXPORTER_OTLP_HEADERS", "x-collector-key=secret-1".to_owned()),
             ("AWS_LAMBDA_MAX_CONCURRENCY", options.concurrency.to_string()),
+            ("OTEL_BSP_SCHEDULE_DELAY", options.delay_ms.to_string()),
         ]
         .into_iter()
         .chain(options.extra)
@@ -545,4 +562,165 @@ fn tree(trace: &Trace) -> String {
         out.push_str(&format!("    └ {}\n", line(attempt)));
     }
     out
+}
+
+/// Sends `SIGTERM`, as Lambda does before it shuts an environment down.
+fn terminate(process: &LambdaProcess) {
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &process.pid().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success(), "kill -TERM failed");
+}
+
+/// The spans each export request carried, in order.
+fn exports(receiver: &OtlpReceiver) -> Vec<usize> {
+    receiver.requests().iter().map(|r| r.spans).collect()
+}
+
+/// With a delay, invocations share an export: the first one exports at
+/// once, the next ones wait until `OTEL_BSP_MAX_EXPORT_BATCH_SIZE` spans
+/// do, and those still waiting leave on `SIGTERM`, within the shutdown bound,
+/// before the process exits. The internal extension that makes Lambda send
+/// that signal is registered at init.
+#[cfg_attr(not(feature = "local-stack"), ignore = "needs the local stack: ./scripts/test.sh")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invocations_share_exports_and_the_rest_leave_at_shutdown() {
+    let db = client();
+    let table = fresh_table(&db).await;
+    put_items(&db, &table, &[("b-1", "Engineer")]).await;
+    let options = Options {
+        delay_ms: 60_000,
+        extra: vec![
+            ("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "5000".to_owned()),
+            ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "6".to_owned()),
+        ],
+        ..Options::default()
+    };
+    let mut stack = start("get-employee", &table, options).await;
+    let get = http_event("GET", "/employees/b-1").build();
+
+    let (first, _) = stack.invoke(&get, None).await;
+    assert_eq!(stack.api.extensions(), ["employee-api-traces"], "the extension registered at init");
+    assert_eq!(exports(&stack.receiver), [2], "the first invocation exports at once");
+    stack.trace(&first);
+    let mut answers = Vec::new();
+    for expected in [[2].as_slice(), &[2], &[2, 6]] {
+        let (answer, _) = stack.invoke(&get, None).await;
+        answers.push(answer);
+        assert_eq!(exports(&stack.receiver), expected, "log:\n{}", stack.process.output());
+    }
+    for answer in &answers {
+        assert_eq!(methods(&stack.trace(answer)), ["GetItem"]);
+    }
+    let (last, _) = stack.invoke(&get, None).await;
+    assert_eq!(exports(&stack.receiver), [2, 6], "the last invocation's spans wait");
+
+    // The function waits on its next poll, as a frozen one would.
+    let signalled = Instant::now();
+    terminate(&stack.process);
+    let status = stack.process.wait_for_exit(Duration::from_secs(5));
+    let took = signalled.elapsed();
+    assert_eq!(
+        status.and_then(|s| s.code()),
+        Some(0),
+        "exit after SIGTERM; log:\n{}",
+        stack.process.output()
+    );
+    assert!(took < Duration::from_millis(500), "shutdown took {took:?} (Lambda kills at 500 ms)");
+    assert_eq!(exports(&stack.receiver), [2, 6, 2]);
+    check(
+        &stack.trace(&last),
+        &last,
+        "get-employee",
+        "GET /employees/{employeeId}",
+        200,
+        &[&table],
+    );
+    let said = stack
+        .process
+        .output()
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .any(|line| {
+            line["message"] == "shutting down"
+                && line["spans_exported"] == 2
+                && line["signal"] == "SIGTERM"
+        });
+    assert!(said, "no shutdown line; log:\n{}", stack.process.output());
+}
+
+/// The delay alone: an invocation within `OTEL_BSP_SCHEDULE_DELAY` of the
+/// last export waits; the first one after it takes the waiting spans along.
+#[cfg_attr(not(feature = "local-stack"), ignore = "needs the local stack: ./scripts/test.sh")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_waits_for_the_schedule_delay() {
+    let delay = Duration::from_millis(1500);
+    let db = client();
+    let table = fresh_table(&db).await;
+    put_items(&db, &table, &[("d-1", "Engineer")]).await;
+    let options = Options { delay_ms: delay.as_millis() as u64, ..Options::default() };
+    let stack = start("get-employee", &table, options).await;
+    let get = http_event("GET", "/employees/d-1").build();
+
+    let (first, _) = stack.invoke(&get, None).await;
+    let exported = first.handed_out.unwrap() + first.latency;
+    assert_eq!(exports(&stack.receiver), [2]);
+    let (second, _) = stack.invoke(&get, None).await;
+    assert!(exported.elapsed() < delay, "too slow to test the delay: {:?}", exported.elapsed());
+    assert_eq!(exports(&stack.receiver), [2], "within the delay, spans wait");
+    tokio::time::sleep(delay.saturating_sub(exported.elapsed()) + Duration::from_millis(50)).await;
+    let (third, _) = stack.invoke(&get, None).await;
+    assert_eq!(exports(&stack.receiver), [2, 4], "after the delay, one export takes both");
+    for answer in [&first, &second, &third] {
+        check(
+            &stack.trace(answer),
+            answer,
+            "get-employee",
+            "GET /employees/{employeeId}",
+            200,
+            &[&table],
+        );
+    }
+}
+
+/// A Runtime API without the Extensions API (an emulator): no `SIGTERM`
+/// will come, so nothing may wait: every invocation exports its own spans,
+/// whatever the delay, and one warning says so at init; the signals are
+/// left as they were (`SIGTERM` ends the process).
+#[cfg_attr(not(feature = "local-stack"), ignore = "needs the local stack: ./scripts/test.sh")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_the_extensions_api_every_invocation_exports() {
+    let db = client();
+    let table = fresh_table(&db).await;
+    put_items(&db, &table, &[("e-1", "Engineer")]).await;
+    let options = Options { delay_ms: 60_000, no_extensions: true, ..Options::default() };
+    let stack = start("get-employee", &table, options).await;
+    let get = http_event("GET", "/employees/e-1").build();
+    for n in 1..=3 {
+        let (answer, _) = stack.invoke(&get, None).await;
+        assert_eq!(exports(&stack.receiver), vec![2; n], "log:\n{}", stack.process.output());
+        stack.trace(&answer);
+    }
+    assert!(stack.api.extensions().is_empty());
+    let warned = stack
+        .process
+        .output()
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|line| {
+            line["level"] == "WARN"
+                && line["message"].as_str().is_some_and(|m| m.starts_with("no export at shutdown"))
+        })
+        .count();
+    assert_eq!(warned, 1, "one warning at init; log:\n{}", stack.process.output());
+    // The signals keep their default: SIGTERM still ends the process.
+    let mut stack = stack;
+    terminate(&stack.process);
+    let status = stack.process.wait_for_exit(Duration::from_secs(5));
+    assert_eq!(
+        status.and_then(|s| std::os::unix::process::ExitStatusExt::signal(&s)),
+        Some(15),
+        "not ended by SIGTERM: {status:?}"
+    );
 }

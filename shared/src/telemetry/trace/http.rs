@@ -5,7 +5,7 @@
 //! Trust Services roots the DynamoDB client trusts, plus the certificates of
 //! `SSL_CERT_FILE` when it is set.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -25,30 +25,55 @@ const MAX_RESPONSE_BYTES: usize = 64 * 1024;
 
 type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
 
+/// The client for `http://` endpoints, and the one for `https://`, whose
+/// TLS configuration (parsing the root certificates) is built only for an
+/// `https://` endpoint: at init when the configured endpoint is one, else
+/// on the first request to one.
 #[derive(Debug, Clone)]
 pub(super) struct OtlpHttpClient {
-    client: Client<Connector, Full<Bytes>>,
+    plain: Client<HttpConnector, Full<Bytes>>,
+    tls: Arc<OnceLock<Client<Connector, Full<Bytes>>>>,
     timeout: Duration,
 }
 
 impl OtlpHttpClient {
     /// A client whose every request (connection, answer and body) ends
-    /// within `timeout`.
-    pub(super) fn new(timeout: Duration) -> Self {
-        let mut http = HttpConnector::new();
-        http.enforce_http(false);
-        http.set_nodelay(true);
-        http.set_connect_timeout(Some(timeout));
-        let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config(tls_config())
-            .https_or_http()
-            .enable_http1()
-            .wrap_connector(http);
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(60))
-            .build(https);
-        Self { client, timeout }
+    /// within `timeout`; `https` builds the TLS client now.
+    pub(super) fn new(timeout: Duration, https: bool) -> Self {
+        let plain = client(connector(timeout));
+        let tls = Arc::new(OnceLock::new());
+        if https {
+            let _ = tls.set(tls_client(timeout));
+        }
+        Self { plain, tls, timeout }
     }
+}
+
+fn connector(timeout: Duration) -> HttpConnector {
+    let mut http = HttpConnector::new();
+    http.enforce_http(false);
+    http.set_nodelay(true);
+    http.set_connect_timeout(Some(timeout));
+    http
+}
+
+fn client<C>(connector: C) -> Client<C, Full<Bytes>>
+where
+    C: hyper_util::client::legacy::connect::Connect + Clone + Send + Sync + 'static,
+{
+    Client::builder(TokioExecutor::new())
+        .pool_idle_timeout(Duration::from_secs(60))
+        .build(connector)
+}
+
+fn tls_client(timeout: Duration) -> Client<Connector, Full<Bytes>> {
+    client(
+        hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(tls_config())
+            .https_only()
+            .enable_http1()
+            .wrap_connector(connector(timeout)),
+    )
 }
 
 fn tls_config() -> rustls::ClientConfig {
@@ -72,7 +97,12 @@ fn tls_config() -> rustls::ClientConfig {
 impl HttpClient for OtlpHttpClient {
     async fn send_bytes(&self, request: Request<Bytes>) -> Result<Response<Bytes>, HttpError> {
         let exchange = async {
-            let response = self.client.request(request.map(Full::new)).await?;
+            let request = request.map(Full::new);
+            let response = if request.uri().scheme_str() == Some("https") {
+                self.tls.get_or_init(|| tls_client(self.timeout)).request(request).await?
+            } else {
+                self.plain.request(request).await?
+            };
             let (parts, body) = response.into_parts();
             let body = Limited::new(body, MAX_RESPONSE_BYTES).collect().await?.to_bytes();
             Ok::<_, HttpError>(Response::from_parts(parts, body))

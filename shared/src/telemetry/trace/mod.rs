@@ -44,8 +44,28 @@
 //! (500 ms unless `OTEL_EXPORTER_OTLP_TRACES_TIMEOUT` or
 //! `OTEL_EXPORTER_OTLP_TIMEOUT` says otherwise, in ms): spans it could not
 //! deliver by then are dropped, and a warning line counts them.
+//!
+//! An export is a request to the collector, which costs more CPU than the
+//! invocation's spans, so invocations share them ([`Schedule`]): after an
+//! invocation the buffer is exported when the last export is
+//! `OTEL_BSP_SCHEDULE_DELAY` old (1000 ms by default) or
+//! `OTEL_BSP_MAX_EXPORT_BATCH_SIZE` spans (512) wait; a function invoked
+//! less often than that exports after every invocation, as with a delay of
+//! `0`. Spans left in the buffer wait, frozen with the process, for the
+//! next invocation or for the environment's shutdown: an internal extension
+//! (registered at init, subscribed to no event) is what makes Lambda send
+//! the runtime `SIGTERM` and wait 500 ms before it stops the environment
+//! ("500 ms for a runtime with an internal extension",
+//! <https://github.com/aws-samples/graceful-shutdown-with-aws-lambda>;
+//! the Extensions API's shutdown phase,
+//! <https://docs.aws.amazon.com/lambda/latest/dg/runtimes-extensions-api.html#runtimes-lifecycle-shutdown>),
+//! and on `SIGTERM` (or `SIGINT`) the buffer is exported within
+//! [`SHUTDOWN_BOUND`] before the process exits. Where the extension cannot
+//! be registered (an emulator without the Extensions API), every
+//! invocation exports its own spans.
 
 mod dynamodb;
+mod extension;
 mod http;
 
 use std::borrow::Cow;
@@ -54,7 +74,7 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context as TaskContext, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use lambda_runtime::LambdaInvocation;
 use lambda_runtime::tower::{Layer, Service};
@@ -77,9 +97,13 @@ use super::Outcome;
 /// How long an export may take unless the standard variables say otherwise.
 pub const DEFAULT_EXPORT_BOUND: Duration = Duration::from_millis(500);
 
-/// At most this many spans wait for an export; more are dropped (and
-/// counted), so an unreachable collector never grows the process.
-const MAX_BUFFERED_SPANS: usize = 4096;
+/// How long the spans of the environment's last invocations may take to
+/// leave once Lambda has sent `SIGTERM`: Lambda stops the runtime 500 ms
+/// after it.
+pub const SHUTDOWN_BOUND: Duration = Duration::from_millis(400);
+
+/// The internal extension's name (unique among a function's extensions).
+pub const EXTENSION_NAME: &str = "employee-api-traces";
 
 /// The instrumentation scope's name.
 const SCOPE: &str = "employee-api";
@@ -100,15 +124,100 @@ struct Tracing {
     exporter: opentelemetry_otlp::SpanExporter,
     buffer: Arc<Buffer>,
     bound: Duration,
+    schedule: Schedule,
+    /// Whether spans may wait for a later invocation: only once the
+    /// shutdown export is in place ([`install_shutdown_export`]).
+    deferring: AtomicBool,
     region: String,
+}
+
+/// When buffered spans leave, from the batch span processor's standard
+/// variables (read as the processor reads them: a delay in milliseconds, a
+/// count of spans).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Schedule {
+    /// `OTEL_BSP_SCHEDULE_DELAY`: the least time between two exports.
+    pub delay: Duration,
+    /// `OTEL_BSP_MAX_EXPORT_BATCH_SIZE`: this many spans leave at once,
+    /// whatever the delay.
+    pub batch: usize,
+    /// `OTEL_BSP_MAX_QUEUE_SIZE`: at most this many spans wait; more are
+    /// dropped and counted, so an unreachable collector never grows the
+    /// process.
+    pub queue: usize,
+}
+
+impl Default for Schedule {
+    fn default() -> Self {
+        Self { delay: Duration::from_millis(1000), batch: 512, queue: 2048 }
+    }
+}
+
+impl Schedule {
+    /// The schedule the environment asks for; a value that is not a number
+    /// keeps the default.
+    pub fn from_env() -> Self {
+        let number = |name: &str| variable(name)?.trim().parse::<u64>().ok();
+        let default = Self::default();
+        let count = |name, default: usize| {
+            number(name).and_then(|n| usize::try_from(n).ok()).filter(|&n| n > 0).unwrap_or(default)
+        };
+        let queue = count("OTEL_BSP_MAX_QUEUE_SIZE", default.queue);
+        Self {
+            delay: number("OTEL_BSP_SCHEDULE_DELAY").map_or(default.delay, Duration::from_millis),
+            batch: count("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", default.batch).min(queue),
+            queue,
+        }
+    }
 }
 
 /// Ended spans waiting for the next export, and those dropped because the
 /// buffer was full.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Buffer {
-    spans: Mutex<Vec<SpanData>>,
+    waiting: Mutex<Waiting>,
     overflowed: AtomicU64,
+    queue: usize,
+}
+
+#[derive(Debug, Default)]
+struct Waiting {
+    spans: Vec<SpanData>,
+    /// When the last export started.
+    exported: Option<Instant>,
+}
+
+/// Which spans an export takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Take {
+    /// The buffer, if the schedule says it is time.
+    Due,
+    /// The buffer, whatever the schedule.
+    All,
+}
+
+impl Buffer {
+    fn new(queue: usize) -> Self {
+        Self { waiting: Mutex::default(), overflowed: AtomicU64::new(0), queue }
+    }
+
+    /// Takes the spans to export now, and the count of those dropped since
+    /// the last export.
+    fn take(&self, take: Take, schedule: &Schedule) -> (Vec<SpanData>, u64) {
+        let Ok(mut waiting) = self.waiting.lock() else { return (Vec::new(), 0) };
+        let now = Instant::now();
+        let due = take == Take::All
+            || waiting.spans.len() >= schedule.batch
+            || waiting.exported.is_none_or(|at| now.duration_since(at) >= schedule.delay);
+        if !due {
+            return (Vec::new(), 0);
+        }
+        let overflowed = self.overflowed.swap(0, Ordering::Relaxed);
+        if !waiting.spans.is_empty() {
+            waiting.exported = Some(now);
+        }
+        (std::mem::take(&mut waiting.spans), overflowed)
+    }
 }
 
 /// The span processor: buffers ended spans for [`TraceLayer`]. (The SDK's
@@ -122,9 +231,9 @@ impl SpanProcessor for Buffering {
     fn on_start(&self, _span: &mut Span, _cx: &Context) {}
 
     fn on_end(&self, span: SpanData) {
-        let Ok(mut spans) = self.0.spans.lock() else { return };
-        if spans.len() < MAX_BUFFERED_SPANS {
-            spans.push(span);
+        let Ok(mut waiting) = self.0.waiting.lock() else { return };
+        if waiting.spans.len() < self.0.queue {
+            waiting.spans.push(span);
         } else {
             self.0.overflowed.fetch_add(1, Ordering::Relaxed);
         }
@@ -217,16 +326,20 @@ fn build(region: &str) -> Result<Tracing, TracingError> {
         }
     }
     let bound = export_bound();
+    let https = variable("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+        .or_else(|| variable("OTEL_EXPORTER_OTLP_ENDPOINT"))
+        .is_some_and(|endpoint| endpoint.trim().starts_with("https://"));
     let mut exporter = opentelemetry_otlp::SpanExporter::builder()
         .with_http()
         .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
-        .with_http_client(http::OtlpHttpClient::new(bound))
+        .with_http_client(http::OtlpHttpClient::new(bound, https))
         .with_timeout(bound)
         .build()
         .map_err(|e| TracingError::Exporter(e.to_string()))?;
     let resource = resource(region);
     exporter.set_resource(&resource);
-    let buffer = Arc::new(Buffer::default());
+    let schedule = Schedule::from_env();
+    let buffer = Arc::new(Buffer::new(schedule.queue));
     let provider = SdkTracerProvider::builder()
         .with_span_processor(Buffering(Arc::clone(&buffer)))
         .with_id_generator(opentelemetry_aws::trace::XrayIdGenerator::default())
@@ -237,7 +350,16 @@ fn build(region: &str) -> Result<Tracing, TracingError> {
         .with_schema_url(SCHEMA_URL)
         .build();
     let tracer = provider.tracer_with_scope(scope);
-    Ok(Tracing { tracer, _provider: provider, exporter, buffer, bound, region: region.to_owned() })
+    Ok(Tracing {
+        tracer,
+        _provider: provider,
+        exporter,
+        buffer,
+        bound,
+        schedule,
+        deferring: AtomicBool::new(false),
+        region: region.to_owned(),
+    })
 }
 
 /// The process's resource: `service.name` is `OTEL_SERVICE_NAME`, else the
@@ -276,22 +398,13 @@ fn resource(region: &str) -> Resource {
     builder.build()
 }
 
-/// Whether the process exports traces.
-pub fn enabled() -> bool {
-    TRACING.get().is_some()
-}
-
 /// Whether this is the process's first invocation.
 static COLD: AtomicBool = AtomicBool::new(true);
 
-/// One invocation's server span, until it runs ([`scope`]).
-pub struct Invocation {
-    cx: Context,
-}
-
 /// Starts the invocation's span, under the trace of the invocation's X-Ray
-/// header: `None` when tracing is off or the header says not to sample.
-fn start(context: &lambda_runtime::Context) -> Option<Invocation> {
+/// header: the context holding it (for [`scope`]), or `None` when tracing
+/// is off or the header says not to sample.
+fn start(context: &lambda_runtime::Context) -> Option<Context> {
     let tracing = TRACING.get()?;
     let cold = COLD.swap(false, Ordering::Relaxed);
     let parent = context
@@ -315,15 +428,15 @@ fn start(context: &lambda_runtime::Context) -> Option<Invocation> {
     if !span.is_recording() {
         return None;
     }
-    Some(Invocation { cx: parent.with_span(span) })
+    Some(parent.with_span(span))
 }
 
 /// Runs `invocation` with `trace` as its task's span context, so the spans
 /// it makes (the DynamoDB attempts) are children of its span, and [`end`]
 /// finds it.
-async fn scope<F: Future>(trace: Option<Invocation>, invocation: F) -> F::Output {
+async fn scope<F: Future>(trace: Option<Context>, invocation: F) -> F::Output {
     match trace {
-        Some(trace) => CURRENT.scope(trace.cx, invocation).await,
+        Some(cx) => CURRENT.scope(cx, invocation).await,
         None => invocation.await,
     }
 }
@@ -379,26 +492,24 @@ fn for_child() -> Option<(&'static SdkTracer, Context, &'static str)> {
     Some((&tracing.tracer, current()?, tracing.region.as_str()))
 }
 
-/// Exports what the buffer holds, within the bound: spans not delivered in
-/// time are dropped and counted in a warning line.
-pub async fn export() {
-    let Some(tracing) = TRACING.get() else { return };
-    let spans = match tracing.buffer.spans.lock() {
-        Ok(mut spans) => std::mem::take(&mut *spans),
-        Err(_) => return,
-    };
-    let overflowed = tracing.buffer.overflowed.swap(0, Ordering::Relaxed);
+/// Exports the spans the schedule says are due ([`Take::All`] with no
+/// shutdown export in place), within the bound: spans not delivered in time
+/// are dropped and counted in a warning line. How many left.
+async fn export(take: Take, bound: Duration) -> u64 {
+    let Some(tracing) = TRACING.get() else { return 0 };
+    let take = if tracing.deferring.load(Ordering::Relaxed) { take } else { Take::All };
+    let (spans, overflowed) = tracing.buffer.take(take, &tracing.schedule);
     if spans.is_empty() && overflowed == 0 {
-        return;
+        return 0;
     }
     let count = spans.len() as u64;
     let failure = if spans.is_empty() {
         None
     } else {
-        match tokio::time::timeout(tracing.bound, tracing.exporter.export(spans)).await {
+        match tokio::time::timeout(bound, tracing.exporter.export(spans)).await {
             Ok(Ok(())) => None,
             Ok(Err(error)) => Some(error.to_string()),
-            Err(_) => Some(format!("no answer from the collector within {:?}", tracing.bound)),
+            Err(_) => Some(format!("no answer from the collector within {bound:?}")),
         }
     };
     let dropped = overflowed + if failure.is_some() { count } else { 0 };
@@ -409,6 +520,53 @@ pub async fn export() {
             "traces not exported"
         );
     }
+    if failure.is_some() { 0 } else { count }
+}
+
+/// Registers the internal extension that makes Lambda send `SIGTERM` before
+/// it shuts the environment down, and exports what is left on it (during
+/// init, before the runtime's first poll, which ends init). Without it
+/// (an emulator with no Extensions API, a delay of `0`), every invocation
+/// exports its own spans.
+async fn install_shutdown_export() {
+    use tokio::signal::unix::{SignalKind, signal};
+
+    let Some(tracing) = TRACING.get() else { return };
+    if tracing.schedule.delay.is_zero() {
+        return;
+    }
+    let extension = match extension::register(EXTENSION_NAME).await {
+        Ok(extension) => extension,
+        Err(error) => return no_shutdown_export(&*error),
+    };
+    // The extension asks for its next event, and so tells Lambda its init
+    // is done; subscribed to none, it never gets one.
+    tokio::spawn(extension);
+    // Only now: once handled, the signals no longer end the process by
+    // themselves (a failed registration leaves them as they were).
+    let signals =
+        signal(SignalKind::terminate()).and_then(|t| Ok((t, signal(SignalKind::interrupt())?)));
+    let (mut terminate, mut interrupt) = match signals {
+        Ok(signals) => signals,
+        Err(error) => return no_shutdown_export(&error),
+    };
+    tracing.deferring.store(true, Ordering::Relaxed);
+    tokio::spawn(async move {
+        let signal = tokio::select! {
+            _ = terminate.recv() => "SIGTERM",
+            _ = interrupt.recv() => "SIGINT",
+        };
+        let spans = export(Take::All, tracing.bound.min(SHUTDOWN_BOUND)).await;
+        tracing::info!(signal, spans_exported = spans, "shutting down");
+        std::process::exit(0);
+    });
+}
+
+fn no_shutdown_export(error: &(dyn std::fmt::Display + '_)) {
+    tracing::warn!(
+        error.detail = %error,
+        "no export at shutdown (the internal extension or the signal handler could not be set up): every invocation exports its spans"
+    );
 }
 
 /// A runtime layer that runs each invocation inside its span and exports
@@ -448,7 +606,9 @@ where
         let answered = self.0.call(invocation);
         Box::pin(async move {
             let result = scope(trace, answered).await;
-            export().await;
+            if let Some(tracing) = TRACING.get() {
+                export(Take::Due, tracing.bound).await;
+            }
             result
         })
     }
@@ -483,6 +643,7 @@ pub mod runtime {
         if !super::init() {
             return lambda_runtime::run_concurrent(handler).await;
         }
+        super::install_shutdown_export().await;
         Runtime::new(handler)
             .layer(super::TraceLayer)
             .layer(TracingLayer::new())

@@ -9,7 +9,10 @@
 #                                with the cost per million requests and the
 #                                chart bench/memory-sweep.svg. Subjects: the
 #                                functions, the floor, the naive Rust function
-#                                (bench/naive, built here) and the Python and
+#                                (bench/naive, built here), get-employee with
+#                                traces (built here, exporting to a local OTLP
+#                                receiver, on the default schedule and after
+#                                every invocation) and the Python and
 #                                Node.js baselines (installed by
 #                                scripts/bench-baselines.sh on first use)
 #   ./scripts/bench.sh --quick   the smoke the test command runs: 1 cold
@@ -62,6 +65,16 @@ log "cargo lambda build --release (the naive Rust subject, bench/naive)"
 CARGO_TARGET_DIR="$ROOT/target/naive" cargo lambda build --release --quiet --locked \
     --manifest-path bench/naive/Cargo.toml
 args=(--naive "$ROOT/target/naive/lambda/naive-get-employee/bootstrap")
+
+# get-employee with OpenTelemetry traces (the `otel` feature), built as the
+# docs' deploy recipe builds it, into target/lambda/otel/; then the default
+# artifact is put back (cargo keeps both variants' dependencies).
+log "cargo lambda build --release --features employee-api/otel (the traced subject)"
+cargo lambda build --release --quiet --features employee-api/otel --bin get-employee
+mkdir -p target/lambda/otel
+cp target/lambda/get-employee/bootstrap target/lambda/otel/get-employee
+cargo lambda build --release --quiet --bin get-employee
+args+=(--traced "$ROOT/target/lambda/otel/get-employee")
 
 baseline() {
     # "<name> baseline: ready: cwd=<dir> <argv...>" → --baseline 'LABEL|DIR|ARGV'

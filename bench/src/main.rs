@@ -31,6 +31,7 @@ use employee_api_tests::dynamodb_local::{
     self, create_idempotency_table, create_table, put_items, unique_table_name,
 };
 use employee_api_tests::fault_proxy::{Fault, FaultProxy};
+use employee_api_tests::otlp_receiver::{Mode, OtlpReceiver};
 use employee_api_tests::stats::{median, percentile};
 use employee_api_tests::tls_proxy;
 use runtime_api::{Measured, Subject, Workload};
@@ -55,6 +56,10 @@ struct Options {
     /// `(label, program, extra environment)` of further Rust subjects over
     /// TLS (variants of get-employee, to measure a lever).
     extra: Vec<Variant>,
+    /// get-employee built with the `otel` feature: measured with tracing off,
+    /// and exporting to a local OTLP receiver on the default schedule and
+    /// after every invocation.
+    traced: Option<PathBuf>,
     /// `(concurrency, invocations)` of each one-process concurrency run.
     concurrency: Vec<(usize, usize)>,
     sweep: SweepOptions,
@@ -71,7 +76,7 @@ fn usage() -> ! {
     eprintln!(
         "usage: bench [--quick] [--cold-runs N] [--warm N] [--out FILE] [--chart FILE.svg] \
          [--baseline 'LABEL|CWD|COMMAND ARGS…']… [--naive BOOTSTRAP] \
-         [--subject 'LABEL|PROGRAM[|NAME=VALUE,…]']… [--concurrency N:INVOCATIONS,…] \
+         [--subject 'LABEL|PROGRAM[|NAME=VALUE,…]']… [--traced BOOTSTRAP] [--concurrency N:INVOCATIONS,…] \
          [--sizes MB,…|none] [--sweep-cold-runs N] [--sweep-warm N] [--sweep-only] \
          [--tls-chain rsa|ecdsa]\n       \
          bench data-floor ENDPOINT TABLE N"
@@ -87,6 +92,7 @@ fn options() -> Options {
         chart: workspace().join("bench/memory-sweep.svg"),
         baselines: Vec::new(),
         naive: None,
+        traced: None,
         extra: Vec::new(),
         concurrency: vec![(1, 1000), (8, 4000), (32, 10_000)],
         sweep: SweepOptions {
@@ -138,6 +144,7 @@ fn options() -> Options {
             }
             // Absolute: the subjects start in a scratch directory.
             "--naive" => options.naive = Some(absolute(&value())),
+            "--traced" => options.traced = Some(absolute(&value())),
             "--subject" => {
                 let spec = value();
                 let mut parts = spec.splitn(3, '|');
@@ -272,8 +279,32 @@ fn main() -> Result<(), BoxError> {
         subject.env.push(("SSL_CERT_FILE".to_owned(), system_bundle.clone()));
         subject
     });
-    let extras: Vec<(String, Subject)> = options
-        .extra
+    // The traced subject exports to a receiver on loopback, which answers
+    // as a collector does and counts what it got (its CPU is the bench's).
+    let otlp_runtime =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
+    let receiver =
+        options.traced.as_ref().map(|_| otlp_runtime.block_on(OtlpReceiver::start(Mode::Count)));
+    let mut variants = options.extra.clone();
+    if let (Some(program), Some(receiver)) = (&options.traced, &receiver) {
+        let endpoint = (
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT".to_owned(),
+            format!("{}/v1/traces", receiver.endpoint),
+        );
+        // The same binary with tracing off: what the bigger build costs alone.
+        variants.push((
+            "get-employee + otel build, tracing off".to_owned(),
+            program.clone(),
+            vec![("OTEL_SDK_DISABLED".to_owned(), "true".to_owned())],
+        ));
+        variants.push(("get-employee + otel".to_owned(), program.clone(), vec![endpoint.clone()]));
+        variants.push((
+            "get-employee + otel, export per invocation".to_owned(),
+            program.clone(),
+            vec![endpoint, ("OTEL_BSP_SCHEDULE_DELAY".to_owned(), "0".to_owned())],
+        ));
+    }
+    let extras: Vec<(String, Subject)> = variants
         .iter()
         .enumerate()
         .map(|(n, (label, program, env))| {
@@ -403,6 +434,18 @@ fn main() -> Result<(), BoxError> {
         eprintln!("bench: no chart: no memory size was measured under a CPU quota");
     }
 
+    if let Some(receiver) = &receiver {
+        let requests = receiver.requests();
+        let bytes: usize = requests.iter().map(|r| r.bytes).sum();
+        if requests.is_empty() {
+            return Err("the traced subjects exported nothing to the OTLP receiver".into());
+        }
+        report.push_str(&format!(
+            "\nOTLP receiver: {} export requests, {bytes} bytes, from the traced subjects' runs.\n",
+            requests.len()
+        ));
+        json["otlp_receiver"] = json!({"requests": requests.len(), "bytes": bytes});
+    }
     println!("{report}");
     if let Some(dir) = options.out.parent() {
         std::fs::create_dir_all(dir)?;

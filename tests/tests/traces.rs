@@ -145,6 +145,14 @@ impl Stack {
     }
 }
 
+impl Stack {
+    /// The function's log lines that are JSON, in order.
+    fn log_lines(&self) -> Vec<Value> {
+        let output = self.process.output();
+        output.lines().filter_map(|line| serde_json::from_str(line).ok()).collect()
+    }
+}
+
 struct Trace {
     server: ReceivedSpan,
     attempts: Vec<ReceivedSpan>,
@@ -437,16 +445,11 @@ async fn a_collector_that_never_answers_costs_the_bound_after_the_answer() {
         let after = polled.duration_since(answered);
         assert!(after >= bound - Duration::from_millis(50), "no export attempted: {after:?}");
         assert!(after < bound + Duration::from_secs(3), "the export overran its bound: {after:?}");
-        let warned = stack
-            .process
-            .output()
-            .lines()
-            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-            .any(|line| {
-                line["message"] == "traces not exported"
-                    && line["spans_dropped"] == 2
-                    && line["span"]["requestId"] == answer.request_id.as_str()
-            });
+        let warned = stack.log_lines().into_iter().any(|line| {
+            line["message"] == "traces not exported"
+                && line["spans_dropped"] == 2
+                && line["span"]["requestId"] == answer.request_id.as_str()
+        });
         assert!(warned, "no warning counting 2 dropped spans; log:\n{}", stack.process.output());
     }
     assert!(!stack.receiver.requests().is_empty(), "the collector was never asked");
@@ -637,16 +640,11 @@ async fn invocations_share_exports_and_the_rest_leave_at_shutdown() {
         200,
         &[&table],
     );
-    let said = stack
-        .process
-        .output()
-        .lines()
-        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-        .any(|line| {
-            line["message"] == "shutting down"
-                && line["spans_exported"] == 2
-                && line["signal"] == "SIGTERM"
-        });
+    let said = stack.log_lines().into_iter().any(|line| {
+        line["message"] == "shutting down"
+            && line["spans_exported"] == 2
+            && line["signal"] == "SIGTERM"
+    });
     assert!(said, "no shutdown line; log:\n{}", stack.process.output());
 }
 
@@ -704,10 +702,8 @@ async fn without_the_extensions_api_every_invocation_exports() {
     }
     assert!(stack.api.extensions().is_empty());
     let warned = stack
-        .process
-        .output()
-        .lines()
-        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .log_lines()
+        .into_iter()
         .filter(|line| {
             line["level"] == "WARN"
                 && line["message"].as_str().is_some_and(|m| m.starts_with("no export at shutdown"))

@@ -273,14 +273,13 @@ fn variable(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
-/// Whether the environment asks for traces.
-fn requested() -> bool {
+/// The collector's endpoint, when the environment asks for traces.
+fn requested() -> Option<String> {
     let endpoint = variable("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
-        .or_else(|| variable("OTEL_EXPORTER_OTLP_ENDPOINT"))
-        .is_some();
+        .or_else(|| variable("OTEL_EXPORTER_OTLP_ENDPOINT"))?;
     let disabled = variable("OTEL_SDK_DISABLED").is_some_and(|v| v.trim() == "true");
     let no_exporter = variable("OTEL_TRACES_EXPORTER").is_some_and(|v| v.trim() == "none");
-    endpoint && !disabled && !no_exporter
+    (!disabled && !no_exporter).then_some(endpoint)
 }
 
 /// The bound on one export: `OTEL_EXPORTER_OTLP_TRACES_TIMEOUT`, else
@@ -300,12 +299,10 @@ pub fn init() -> bool {
     if TRACING.get().is_some() {
         return true;
     }
-    if !requested() {
-        return false;
-    }
+    let Some(endpoint) = requested() else { return false };
     let region =
         variable("AWS_REGION").or_else(|| variable("AWS_DEFAULT_REGION")).unwrap_or_default();
-    match build(&region) {
+    match build(&region, endpoint.trim().starts_with("https://")) {
         Ok(tracing) => TRACING.set(tracing).is_ok(),
         Err(error) => {
             tracing::error!(error.code = error.code(), "{error}; traces are off");
@@ -314,7 +311,9 @@ pub fn init() -> bool {
     }
 }
 
-fn build(region: &str) -> Result<Tracing, TracingError> {
+/// The tracer and its exporter; `https`: the endpoint is one (the TLS
+/// client is built now rather than on first use).
+fn build(region: &str, https: bool) -> Result<Tracing, TracingError> {
     use opentelemetry_otlp::{WithExportConfig as _, WithHttpConfig as _};
 
     for name in ["OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"] {
@@ -326,9 +325,6 @@ fn build(region: &str) -> Result<Tracing, TracingError> {
         }
     }
     let bound = export_bound();
-    let https = variable("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
-        .or_else(|| variable("OTEL_EXPORTER_OTLP_ENDPOINT"))
-        .is_some_and(|endpoint| endpoint.trim().starts_with("https://"));
     let mut exporter = opentelemetry_otlp::SpanExporter::builder()
         .with_http()
         .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
@@ -493,10 +489,12 @@ fn for_child() -> Option<(&'static SdkTracer, Context, &'static str)> {
 }
 
 /// Exports the spans the schedule says are due ([`Take::All`] with no
-/// shutdown export in place), within the bound: spans not delivered in time
-/// are dropped and counted in a warning line. How many left.
-async fn export(take: Take, bound: Duration) -> u64 {
+/// shutdown export in place), within the export bound or `cap` if sooner:
+/// spans not delivered in time are dropped and counted in a warning line.
+/// How many left.
+async fn export(take: Take, cap: Duration) -> u64 {
     let Some(tracing) = TRACING.get() else { return 0 };
+    let bound = tracing.bound.min(cap);
     let take = if tracing.deferring.load(Ordering::Relaxed) { take } else { Take::All };
     let (spans, overflowed) = tracing.buffer.take(take, &tracing.schedule);
     if spans.is_empty() && overflowed == 0 {
@@ -556,7 +554,7 @@ async fn install_shutdown_export() {
             _ = terminate.recv() => "SIGTERM",
             _ = interrupt.recv() => "SIGINT",
         };
-        let spans = export(Take::All, tracing.bound.min(SHUTDOWN_BOUND)).await;
+        let spans = export(Take::All, SHUTDOWN_BOUND).await;
         tracing::info!(signal, spans_exported = spans, "shutting down");
         std::process::exit(0);
     });
@@ -606,9 +604,7 @@ where
         let answered = self.0.call(invocation);
         Box::pin(async move {
             let result = scope(trace, answered).await;
-            if let Some(tracing) = TRACING.get() {
-                export(Take::Due, tracing.bound).await;
-            }
+            export(Take::Due, Duration::MAX).await;
             result
         })
     }

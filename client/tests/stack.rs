@@ -9,6 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use employee_api_tests::lambda_watch::local_api;
+use employee_api_tests::workspace_root;
 use support::*;
 
 const REGION: &str = "us-east-1";

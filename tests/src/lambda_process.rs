@@ -92,6 +92,49 @@ impl LambdaProcess {
         Self { child, log: log.to_owned() }
     }
 
+    /// As [`start`](Self::start), with `hosts` as the process's
+    /// `/etc/hosts`: it runs in a mount namespace of its own (`unshare
+    /// --mount`, util-linux) where that file is bound over `/etc/hosts`, so
+    /// the names it lists resolve, for this process alone, to the addresses
+    /// it gives (glibc's resolver reads the file before DNS). Needs root.
+    pub fn start_with_hosts(
+        program: &Path,
+        env: &[(String, String)],
+        log: &Path,
+        hosts: &Path,
+    ) -> Self {
+        let tool = |name: &str| {
+            std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+                .chain(["/usr/bin".into(), "/bin".into()])
+                .map(|dir| dir.join(name))
+                .find(|path| path.is_file())
+                .unwrap_or_else(|| {
+                    panic!("{name} is missing: install util-linux (apt-get install util-linux)")
+                })
+        };
+        let (unshare, mount, sh) = (tool("unshare"), tool("mount"), tool("sh"));
+        let file = std::fs::File::create(log)
+            .unwrap_or_else(|e| panic!("cannot create {}: {e}", log.display()));
+        // `$0` is the hosts file, `$1` mount, the rest the program.
+        let script = r#"m="$1"; shift; "$m" --bind "$0" /etc/hosts && exec "$@""#;
+        let child = Command::new(unshare)
+            .arg("--mount")
+            .arg("--")
+            .arg(sh)
+            .args(["-c", script])
+            .arg(hosts)
+            .arg(mount)
+            .arg(program)
+            .env_clear()
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .stdout(file.try_clone().expect("a log file handle"))
+            .stderr(file)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {} under unshare: {e}", program.display()));
+        Self { child, log: log.to_owned() }
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.id()
     }

@@ -2,6 +2,7 @@
 //! tables, the API served by `cargo lambda watch`, and the proxies that put
 //! faults or TLS in front of the engine.
 
+pub mod botocore;
 pub mod credentials_server;
 pub mod dynamodb_local;
 pub mod events;

@@ -4,15 +4,18 @@
 //! prost), and keeps every span with its resource and scope. It can also
 //! stall: read requests and never answer, as a collector that hangs does;
 //! or only count them, for the benchmark, which measures the exporting
-//! function and not the decoding.
+//! function and not the decoding. It listens on plain HTTP, or on HTTPS at
+//! an address of the test's choosing, as a stand-in for X-Ray's endpoint.
 
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
 
 /// One span as the receiver got it.
 #[derive(Debug, Clone)]
@@ -52,12 +55,15 @@ impl ReceivedSpan {
 #[derive(Debug, Clone)]
 pub struct ExportRequest {
     pub arrived: Instant,
+    pub method: String,
     pub path: String,
     pub headers: BTreeMap<String, String>,
     /// The spans it carried (0 in [`Mode::Count`]).
     pub spans: usize,
     /// The body's length.
     pub bytes: usize,
+    /// The body as it arrived (kept except in [`Mode::Count`]).
+    pub body: Vec<u8>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,6 +106,30 @@ impl OtlpReceiver {
         Self { endpoint, received }
     }
 
+    /// Listens on `address` over TLS, presenting `acceptor`'s certificate;
+    /// must be called inside a Tokio runtime. Its `endpoint` is
+    /// `https://<address>`.
+    pub async fn start_tls(mode: Mode, address: SocketAddr, acceptor: TlsAcceptor) -> Self {
+        let listener = TcpListener::bind(address).await.unwrap_or_else(|e| {
+            panic!("cannot listen on {address} ({e}): binding port 443 needs root")
+        });
+        let endpoint = format!("https://{address}");
+        let received = Arc::new(Mutex::new(Received::default()));
+        let shared = Arc::clone(&received);
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let _ = stream.set_nodelay(true);
+                let (acceptor, shared) = (acceptor.clone(), Arc::clone(&shared));
+                tokio::spawn(async move {
+                    if let Ok(tls) = acceptor.accept(stream).await {
+                        serve(tls, mode, shared).await;
+                    }
+                });
+            }
+        });
+        Self { endpoint, received }
+    }
+
     /// Every span received so far.
     pub fn spans(&self) -> Vec<ReceivedSpan> {
         self.lock().spans.clone()
@@ -134,7 +164,10 @@ impl OtlpReceiver {
     }
 }
 
-async fn serve(stream: TcpStream, mode: Mode, received: Arc<Mutex<Received>>) {
+async fn serve<S>(stream: S, mode: Mode, received: Arc<Mutex<Received>>)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
     let mut stream = BufReader::new(stream);
     loop {
         let mut request_line = String::new();
@@ -142,7 +175,9 @@ async fn serve(stream: TcpStream, mode: Mode, received: Arc<Mutex<Received>>) {
             return;
         }
         let arrived = Instant::now();
-        let path = request_line.split_whitespace().nth(1).unwrap_or("").to_owned();
+        let mut words = request_line.split_whitespace();
+        let method = words.next().unwrap_or("").to_owned();
+        let path = words.next().unwrap_or("").to_owned();
         let mut headers = BTreeMap::new();
         loop {
             let mut line = String::new();
@@ -171,7 +206,16 @@ async fn serve(stream: TcpStream, mode: Mode, received: Arc<Mutex<Received>>) {
                 Err(error) => received.undecodable.push(error),
             }
             let bytes = body.len();
-            received.requests.push(ExportRequest { arrived, path, headers, spans: count, bytes });
+            let body = if mode == Mode::Count { Vec::new() } else { body };
+            received.requests.push(ExportRequest {
+                arrived,
+                method,
+                path,
+                headers,
+                spans: count,
+                bytes,
+                body,
+            });
         }
         if mode == Mode::Stall {
             // Holds the connection open, unanswered, until the client gives up.
@@ -181,7 +225,9 @@ async fn serve(stream: TcpStream, mode: Mode, received: Arc<Mutex<Received>>) {
         }
         let answer =
             "HTTP/1.1 200 OK\r\ncontent-type: application/x-protobuf\r\ncontent-length: 0\r\n\r\n";
-        if stream.get_mut().write_all(answer.as_bytes()).await.is_err() {
+        // Flushed: a TLS stream holds what is written until then.
+        let sent = stream.get_mut().write_all(answer.as_bytes()).await;
+        if sent.is_err() || stream.get_mut().flush().await.is_err() {
             return;
         }
     }

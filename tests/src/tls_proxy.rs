@@ -136,15 +136,7 @@ fn serve(
     let system_bundle = dir.join("system-roots-and-bench-ca.pem");
     std::fs::write(&system_bundle, format!("{}{ca_pem}", system_roots()?))?;
 
-    let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
-    let config = ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()?
-        .with_no_client_auth()
-        .with_single_cert(
-            chain,
-            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
-        )?;
-    let acceptor = TlsAcceptor::from(Arc::new(config));
+    let acceptor = acceptor(chain, key)?;
     let upstream = upstream.trim_start_matches("http://").to_owned();
     let std_listener = std::net::TcpListener::bind("127.0.0.1:0")?;
     std_listener.set_nonblocking(true)?;
@@ -172,6 +164,30 @@ fn serve(
         amazon_bundle,
         system_bundle,
     })
+}
+
+/// A TLS server for `names` (DNS names or IP addresses), with a certificate
+/// from an authority made for the test: its acceptor, and the authority's
+/// certificate (PEM) for the client to trust.
+pub fn server_for(names: &[&str]) -> Result<(TlsAcceptor, String), BoxError> {
+    let ca =
+        CertifiedIssuer::self_signed(ca_params("employee-api test CA")?, KeyPair::generate()?)?;
+    let key = KeyPair::generate()?;
+    let names = names.iter().map(|name| (*name).to_owned()).collect::<Vec<_>>();
+    let leaf = CertificateParams::new(names)?.signed_by(&key, &ca)?;
+    Ok((acceptor(vec![leaf.der().clone()], &key)?, ca.pem()))
+}
+
+fn acceptor(chain: Vec<CertificateDer<'static>>, key: &KeyPair) -> Result<TlsAcceptor, BoxError> {
+    let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+    let config = ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_no_client_auth()
+        .with_single_cert(
+            chain,
+            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+        )?;
+    Ok(TlsAcceptor::from(Arc::new(config)))
 }
 
 /// The system's PEM bundle of root certificates (Debian's, or Amazon

@@ -9,20 +9,27 @@
 //! tests wait for that poll, not for a while. Most tests export after every
 //! invocation (`OTEL_BSP_SCHEDULE_DELAY=0`), to see what one invocation
 //! sends; the last ones check the schedule that lets invocations share an
-//! export, and the export at shutdown (`SIGTERM`).
+//! export, and the export at shutdown (`SIGTERM`). Two export to a stand-in
+//! for X-Ray's OTLP endpoint, configured as on AWS, and check the SigV4
+//! signature of each request against botocore's.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use employee_api_tests::botocore;
+use employee_api_tests::credentials_server::CredentialsServer;
 use employee_api_tests::dynamodb_local::{
     self, client, fresh_idempotency_table, fresh_table, put_items,
 };
 use employee_api_tests::events::http_event;
 use employee_api_tests::fault_proxy::{Fault, FaultProxy};
 use employee_api_tests::lambda_process::{LambdaProcess, lambda_environment, traced_debug_binary};
+use employee_api_tests::otlp_receiver::ExportRequest;
 use employee_api_tests::otlp_receiver::{Mode, OtlpReceiver, ReceivedSpan};
 use employee_api_tests::runtime_api::{Answer, FUNCTION_TIMEOUT, Poll, RuntimeApi};
+use employee_api_tests::tls_proxy;
 use serde_json::{Value, json};
 
 const SERVER: i32 = 2;
@@ -47,6 +54,12 @@ struct Options {
     extra: Vec<(&'static str, String)>,
     /// Whether the Runtime API refuses extensions.
     no_extensions: bool,
+    /// The receiver, when not a plain one in `mode` (`OTEL_EXPORTER_OTLP_ENDPOINT`).
+    receiver: Option<OtlpReceiver>,
+    /// The function's `/etc/hosts` ([`LambdaProcess::start_with_hosts`]).
+    hosts: Option<PathBuf>,
+    /// Variables of Lambda's environment the function is started without.
+    without: &'static [&'static str],
 }
 
 impl Default for Options {
@@ -57,6 +70,9 @@ impl Default for Options {
             delay_ms: 0,
             extra: Vec::new(),
             no_extensions: false,
+            receiver: None,
+            hosts: None,
+            without: &[],
         }
     }
 }
@@ -67,8 +83,12 @@ async fn start(function: &str, table: &str, options: Options) -> Stack {
         api.refuse_extensions();
     }
     let proxy = FaultProxy::start(dynamodb_local::endpoint());
-    let receiver = OtlpReceiver::start(options.mode).await;
+    let receiver = match options.receiver {
+        Some(receiver) => receiver,
+        None => OtlpReceiver::start(options.mode).await,
+    };
     let mut env = lambda_environment(function, &api.address);
+    env.retain(|(name, _)| !options.without.contains(&name.as_str()));
     env.extend(
         [
             ("TABLE_NAME", table.to_owned()),
@@ -87,7 +107,11 @@ async fn start(function: &str, table: &str, options: Options) -> Stack {
         std::process::id(),
         table
     ));
-    let process = LambdaProcess::start(&traced_debug_binary(function), &env, &log);
+    let binary = traced_debug_binary(function);
+    let process = match &options.hosts {
+        Some(hosts) => LambdaProcess::start_with_hosts(&binary, &env, &log, hosts),
+        None => LambdaProcess::start(&binary, &env, &log),
+    };
     Stack {
         api,
         proxy,
@@ -719,4 +743,178 @@ async fn without_the_extensions_api_every_invocation_exports() {
         Some(15),
         "not ended by SIGTERM: {status:?}"
     );
+}
+
+/// X-Ray's OTLP traces endpoint in the functions' region, as it is
+/// configured on AWS (docs/operations.md).
+const XRAY_TRACES: &str = "https://xray.us-east-1.amazonaws.com/v1/traces";
+const XRAY_HOST: &str = "xray.us-east-1.amazonaws.com";
+
+/// Options that start a function exporting to [`XRAY_TRACES`], where a
+/// stand-in for X-Ray's endpoint answers: a receiver on HTTPS port 443 of a
+/// loopback address of the test's own, presenting a certificate for X-Ray's
+/// host name from an authority the function trusts (`SSL_CERT_FILE`); the
+/// name resolves to that address for the function's process alone (its own
+/// `/etc/hosts`). The function itself is unchanged: it resolves the name,
+/// checks the certificate and signs as it would on AWS.
+async fn xray(name: &str, mut extra: Vec<(&'static str, String)>) -> Options {
+    use std::sync::atomic::{AtomicU8, Ordering};
+    static NEXT: AtomicU8 = AtomicU8::new(1);
+    let dir = std::env::temp_dir().join(format!("traces-xray-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // 127.88.<pid>.<n>: apart from 127.0.0.1 and from other test processes.
+    let address =
+        format!("127.88.{}.{}", std::process::id() % 250 + 1, NEXT.fetch_add(1, Ordering::Relaxed));
+    let (acceptor, authority) = tls_proxy::server_for(&[XRAY_HOST]).expect("a certificate");
+    let listen = format!("{address}:443").parse().unwrap();
+    let receiver = OtlpReceiver::start_tls(Mode::Answer, listen, acceptor).await;
+    let ca_file = dir.join("ca.pem");
+    std::fs::write(&ca_file, authority).unwrap();
+    let hosts = dir.join("hosts");
+    std::fs::write(&hosts, format!("127.0.0.1 localhost\n::1 localhost\n{address} {XRAY_HOST}\n"))
+        .unwrap();
+    extra.push(("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", XRAY_TRACES.to_owned()));
+    extra.push(("SSL_CERT_FILE", ca_file.display().to_string()));
+    Options { receiver: Some(receiver), hosts: Some(hosts), extra, ..Options::default() }
+}
+
+/// Checks that `request` is signed for X-Ray in us-east-1 with these
+/// credentials, as botocore signs it: the same `Authorization` header for
+/// the same method, URL, signed headers, body and time. Returns the access
+/// key id it names.
+fn check_signature(request: &ExportRequest, secret: &str, token: Option<&str>) -> String {
+    let header = |name: &str| request.headers.get(name).map(String::as_str);
+    assert_eq!((request.method.as_str(), request.path.as_str()), ("POST", "/v1/traces"));
+    assert_eq!(header("host"), Some(XRAY_HOST));
+    let authorization = header("authorization").expect("a signed export");
+    let access_key_id = authorization
+        .strip_prefix("AWS4-HMAC-SHA256 Credential=")
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or_else(|| panic!("not SigV4: {authorization}"));
+    assert!(authorization.contains("/us-east-1/xray/aws4_request, "), "{authorization}");
+    let signed = botocore::signed_headers(authorization);
+    for name in ["content-type", "host", "x-amz-date", "x-collector-key"] {
+        assert!(signed.iter().any(|s| s == name), "{name} is signed: {authorization}");
+    }
+    assert_eq!(header("x-amz-security-token"), token);
+    let date = header("x-amz-date").expect("X-Amz-Date");
+    let headers: Vec<(&String, &String)> = request
+        .headers
+        .iter()
+        .filter(|(name, _)| signed.contains(name) && *name != "host")
+        .collect();
+    let expected = botocore::sign(&[json!({
+        "method": "POST",
+        "url": XRAY_TRACES,
+        "headers": headers,
+        "body": base64_of(&request.body),
+        "service": "xray",
+        "region": "us-east-1",
+        "access_key_id": access_key_id,
+        "secret": secret,
+        "token": token,
+        "amz_date": date,
+    })]);
+    assert_eq!(Some(authorization), expected[0]["authorization"].as_str(), "botocore disagrees");
+    // Signed at the time of the export.
+    let signed_at = expected[0]["time"].as_u64().unwrap();
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
+    assert!(signed_at + 120 >= now && signed_at <= now + 1, "{date}");
+    access_key_id.to_owned()
+}
+
+fn base64_of(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+const SECRET: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
+const TOKEN: &str =
+    "IQoJb3JpZ2luX2VjEXAMPLE//////////wEaCXVzLWVhc3QtMSJHMEUCIQD+token/with=odd+chars";
+
+/// Configured for X-Ray's OTLP endpoint, the function exports there
+/// directly: over TLS to X-Ray's host name, every request signed for the
+/// service `xray` with the function's temporary credentials (the keys and
+/// session token Lambda puts in the environment), and carrying the
+/// invocation's spans.
+#[cfg_attr(not(feature = "local-stack"), ignore = "needs the local stack: ./scripts/test.sh")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exports_to_xray_are_signed_as_botocore_signs_them() {
+    let db = client();
+    let table = fresh_table(&db).await;
+    put_items(&db, &table, &[("x-1", "Engineer")]).await;
+    let keys = vec![
+        ("AWS_ACCESS_KEY_ID", "ASIAEXAMPLEXRAY".to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", SECRET.to_owned()),
+        ("AWS_SESSION_TOKEN", TOKEN.to_owned()),
+    ];
+    let stack = start("get-employee", &table, xray("keys", keys).await).await;
+    let tables = [stack.table.as_str()];
+
+    let (answer, _) = stack.invoke(&http_event("GET", "/employees/x-1").build(), None).await;
+    let trace = stack.trace(&answer);
+    check(&trace, &answer, "get-employee", "GET /employees/{employeeId}", 200, &tables);
+    let (answer, _) = stack.invoke(&json!({"employee": "x-1"}), None).await;
+    check(&stack.trace(&answer), &answer, "get-employee", "invoke", 200, &tables);
+
+    let requests = stack.receiver.requests();
+    assert_eq!(requests.len(), 2, "one export per invocation; log:\n{}", stack.process.output());
+    for request in &requests {
+        assert_eq!(check_signature(request, SECRET, Some(TOKEN)), "ASIAEXAMPLEXRAY");
+    }
+}
+
+/// Where the credentials come from a container credentials endpoint (as
+/// Lambda serves them for SnapStart and on long-lived environments), the
+/// exports are signed with the ones it serves: kept while they are good
+/// for more than 10 s, fetched again after that, with the endpoint's
+/// token.
+#[cfg_attr(not(feature = "local-stack"), ignore = "needs the local stack: ./scripts/test.sh")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exports_to_xray_are_signed_with_renewed_container_credentials() {
+    let db = client();
+    let table = fresh_table(&db).await;
+    put_items(&db, &table, &[("x-2", "Engineer")]).await;
+    // Due for renewal 3 s after they are handed out.
+    let server = CredentialsServer::start("ASIAFIRST", Duration::from_secs(13)).await;
+    let endpoint = vec![
+        ("AWS_CONTAINER_CREDENTIALS_FULL_URI", server.uri.clone()),
+        ("AWS_CONTAINER_AUTHORIZATION_TOKEN", server.token.clone()),
+    ];
+    let options = Options {
+        without: &["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"],
+        ..xray("container", endpoint).await
+    };
+    let stack = start("get-employee", &table, options).await;
+    let get = http_event("GET", "/employees/x-2").build();
+
+    let (first, _) = stack.invoke(&get, None).await;
+    server.rotate("ASIASECOND", Duration::from_secs(3600));
+    // Good for more than 10 s still: the same credentials.
+    let (second, _) = stack.invoke(&get, None).await;
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let (third, _) = stack.invoke(&get, None).await;
+    for answer in [&first, &second, &third] {
+        check(
+            &stack.trace(answer),
+            answer,
+            "get-employee",
+            "GET /employees/{employeeId}",
+            200,
+            &[stack.table.as_str()],
+        );
+    }
+
+    let requests = stack.receiver.requests();
+    assert_eq!(requests.len(), 3, "one export per invocation; log:\n{}", stack.process.output());
+    let signed_with: Vec<String> = requests
+        .iter()
+        .zip(["ASIAFIRST", "ASIAFIRST", "ASIASECOND"])
+        .map(|(request, key)| {
+            let token = format!("session-of-{key}");
+            check_signature(request, &format!("secret-of-{key}"), Some(&token))
+        })
+        .collect();
+    assert_eq!(signed_with, ["ASIAFIRST", "ASIAFIRST", "ASIASECOND"]);
+    assert_eq!(server.fetches().1, 0, "every fetch carried the endpoint's token");
 }

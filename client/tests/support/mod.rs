@@ -5,10 +5,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
-use std::path::PathBuf;
 use std::process::Command;
-
-pub use employee_api_tests::workspace_root;
 
 /// What one run of the CLI did.
 #[derive(Debug)]
@@ -72,13 +69,6 @@ pub fn unique(prefix: &str) -> String {
     let nanos =
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
     format!("{prefix}-{}-{nanos}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::SeqCst))
-}
-
-/// The Python of `.tools/venv` (botocore comes with the SAM CLI).
-pub fn tools_python() -> PathBuf {
-    let python = workspace_root().join(".tools/venv/bin/python");
-    assert!(python.is_file(), "{} is missing: run ./scripts/install-tools.sh", python.display());
-    python
 }
 
 /// A request as it arrived on the wire.

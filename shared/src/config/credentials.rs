@@ -58,7 +58,7 @@ pub enum ContainerToken {
 
 /// The environment's credentials if it has both keys, else a container
 /// endpoint if one is named.
-pub(super) fn credential_source(
+pub(crate) fn credential_source(
     lookup: &impl Fn(&str) -> Option<String>,
 ) -> Result<CredentialSource, ConfigError> {
     let keys = (non_empty(lookup, "AWS_ACCESS_KEY_ID"), non_empty(lookup, "AWS_SECRET_ACCESS_KEY"));

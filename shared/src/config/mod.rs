@@ -8,7 +8,7 @@ mod credentials;
 #[cfg(test)]
 pub(super) mod tests;
 
-use credentials::credential_source;
+pub(crate) use credentials::credential_source;
 pub use credentials::{ContainerEndpoint, ContainerToken, CredentialSource};
 
 /// The job-title index `GET /employees?jobTitle=` queries when

@@ -227,3 +227,7 @@ fn bounded<F: Future>(call: F) -> impl Future<Output = Result<F::Output, StoreEr
 fn out_of_time(expired: deadline::Expired) -> StoreError {
     StoreError::Unavailable(expired.to_string())
 }
+
+/// The traces' signer fetches container credentials as the client does.
+#[cfg(feature = "otel")]
+pub(crate) use credentials::ContainerCredentials;

@@ -3,7 +3,8 @@
 //! for a collector on the same host (the ADOT collector layer listens on
 //! `localhost:4318`), `https://` for one elsewhere, trusting the Amazon
 //! Trust Services roots the DynamoDB client trusts, plus the certificates of
-//! `SSL_CERT_FILE` when it is set.
+//! `SSL_CERT_FILE` when it is set. Requests to X-Ray's OTLP endpoint are
+//! signed ([`super::sigv4`]).
 
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -18,6 +19,7 @@ use opentelemetry_http::{HttpClient, HttpError};
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 
+use super::sigv4::Signer;
 use crate::store::dynamodb::AMAZON_TRUST_SERVICES_ROOTS;
 
 /// A collector's answer is a few bytes; more is refused.
@@ -34,18 +36,21 @@ pub(super) struct OtlpHttpClient {
     plain: Client<HttpConnector, Full<Bytes>>,
     tls: Arc<OnceLock<Client<Connector, Full<Bytes>>>>,
     timeout: Duration,
+    /// Signs each request, for X-Ray's OTLP endpoint.
+    signer: Option<Arc<Signer>>,
 }
 
 impl OtlpHttpClient {
     /// A client whose every request (connection, answer and body) ends
-    /// within `timeout`; `https` builds the TLS client now.
-    pub(super) fn new(timeout: Duration, https: bool) -> Self {
+    /// within `timeout`, signing included; `https` builds the TLS client
+    /// now.
+    pub(super) fn new(timeout: Duration, https: bool, signer: Option<Arc<Signer>>) -> Self {
         let plain = client(connector(timeout));
         let tls = Arc::new(OnceLock::new());
         if https {
             let _ = tls.set(tls_client(timeout));
         }
-        Self { plain, tls, timeout }
+        Self { plain, tls, timeout, signer }
     }
 }
 
@@ -97,6 +102,10 @@ fn tls_config() -> rustls::ClientConfig {
 impl HttpClient for OtlpHttpClient {
     async fn send_bytes(&self, request: Request<Bytes>) -> Result<Response<Bytes>, HttpError> {
         let exchange = async {
+            let mut request = request;
+            if let Some(signer) = &self.signer {
+                signer.sign(&mut request).await?;
+            }
             let request = request.map(Full::new);
             let response = if request.uri().scheme_str() == Some("https") {
                 self.tls.get_or_init(|| tls_client(self.timeout)).request(request).await?

@@ -67,6 +67,7 @@
 mod dynamodb;
 mod extension;
 mod http;
+mod sigv4;
 
 use std::borrow::Cow;
 use std::future::Future;
@@ -257,6 +258,9 @@ pub enum TracingError {
     Protocol { variable: &'static str, value: String },
     #[error("the OTLP exporter cannot be built: {0}")]
     Exporter(String),
+    /// X-Ray's endpoint, and no credentials to sign for it.
+    #[error("traces for X-Ray's OTLP endpoint are signed with the function's credentials: {0}")]
+    Credentials(#[from] crate::config::ConfigError),
 }
 
 impl TracingError {
@@ -265,6 +269,7 @@ impl TracingError {
         match self {
             Self::Protocol { .. } => "Configuration.UnsupportedOtlpProtocol",
             Self::Exporter(_) => "Configuration.InvalidOtlpExporter",
+            Self::Credentials(error) => error.code(),
         }
     }
 }
@@ -325,10 +330,11 @@ fn build(region: &str, https: bool) -> Result<Tracing, TracingError> {
         }
     }
     let bound = export_bound();
+    let signer = signer()?;
     let mut exporter = opentelemetry_otlp::SpanExporter::builder()
         .with_http()
         .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
-        .with_http_client(http::OtlpHttpClient::new(bound, https))
+        .with_http_client(http::OtlpHttpClient::new(bound, https, signer))
         .with_timeout(bound)
         .build()
         .map_err(|e| TracingError::Exporter(e.to_string()))?;
@@ -356,6 +362,21 @@ fn build(region: &str, https: bool) -> Result<Tracing, TracingError> {
         deferring: AtomicBool::new(false),
         region: region.to_owned(),
     })
+}
+
+/// The signer for X-Ray's OTLP endpoint, when the traces go there
+/// ([`sigv4`]): the region is the endpoint's, the credentials the
+/// function's.
+fn signer() -> Result<Option<Arc<sigv4::Signer>>, TracingError> {
+    // As the exporter reads them: unset or empty is absent.
+    let raw = |name| std::env::var(name).ok().filter(|value: &String| !value.is_empty());
+    let url = sigv4::traces_url(
+        raw("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT").as_deref(),
+        raw("OTEL_EXPORTER_OTLP_ENDPOINT").as_deref(),
+    );
+    let Some(region) = url.as_deref().and_then(sigv4::xray_region) else { return Ok(None) };
+    let credentials = crate::config::credential_source(&|name| std::env::var(name).ok())?;
+    Ok(Some(sigv4::Signer::new(region, credentials)))
 }
 
 /// The process's resource: `service.name` is `OTEL_SERVICE_NAME`, else the

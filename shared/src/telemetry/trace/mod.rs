@@ -17,7 +17,10 @@
 //! `OTEL_EXPORTER_OTLP_HEADERS` and `OTEL_EXPORTER_OTLP_TRACES_HEADERS`
 //! (without compression: gzip is not built in); the SDK reads `OTEL_TRACES_SAMPLER`
 //! and `OTEL_TRACES_SAMPLER_ARG`; [`resource`] reads `OTEL_SERVICE_NAME`
-//! and `OTEL_RESOURCE_ATTRIBUTES`. A configuration it cannot use (another
+//! and `OTEL_RESOURCE_ATTRIBUTES`. Exports to X-Ray's own OTLP endpoint
+//! (`https://xray.<region>.amazonaws.com/v1/traces`) are signed with SigV4
+//! and the function's credentials ([`sigv4`]), so no collector is needed
+//! in between. A configuration it cannot use (another
 //! protocol than `http/protobuf`, a bad endpoint) is logged once at init and
 //! the function runs untraced: tracing never stops the API.
 //!

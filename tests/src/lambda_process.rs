@@ -79,17 +79,7 @@ impl LambdaProcess {
     /// Starts `program` with `env` only (Lambda's environment and the
     /// function's own), its output going to `log`.
     pub fn start(program: &Path, env: &[(String, String)], log: &Path) -> Self {
-        let file = std::fs::File::create(log)
-            .unwrap_or_else(|e| panic!("cannot create {}: {e}", log.display()));
-        let child = Command::new(program)
-            .env_clear()
-            .envs(env.iter().map(|(k, v)| (k, v)))
-            .stdin(Stdio::null())
-            .stdout(file.try_clone().expect("a log file handle"))
-            .stderr(file)
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", program.display()));
-        Self { child, log: log.to_owned() }
+        Self::spawn(Command::new(program), program, env, log)
     }
 
     /// As [`start`](Self::start), with `hosts` as the process's
@@ -112,26 +102,28 @@ impl LambdaProcess {
                     panic!("{name} is missing: install util-linux (apt-get install util-linux)")
                 })
         };
-        let (unshare, mount, sh) = (tool("unshare"), tool("mount"), tool("sh"));
+        // `$0` is the hosts file, `$1` mount, the rest the program, which
+        // `exec` makes the process itself (`unshare` does not fork).
+        let script = r#"m="$1"; shift; "$m" --bind "$0" /etc/hosts && exec "$@""#;
+        let mut command = Command::new(tool("unshare"));
+        command.args(["--mount", "--"]).arg(tool("sh")).args(["-c", script]);
+        command.arg(hosts).arg(tool("mount")).arg(program);
+        Self::spawn(command, program, env, log)
+    }
+
+    /// Runs `command` (which starts `program`) with `env` only, its output
+    /// going to `log`.
+    fn spawn(mut command: Command, program: &Path, env: &[(String, String)], log: &Path) -> Self {
         let file = std::fs::File::create(log)
             .unwrap_or_else(|e| panic!("cannot create {}: {e}", log.display()));
-        // `$0` is the hosts file, `$1` mount, the rest the program.
-        let script = r#"m="$1"; shift; "$m" --bind "$0" /etc/hosts && exec "$@""#;
-        let child = Command::new(unshare)
-            .arg("--mount")
-            .arg("--")
-            .arg(sh)
-            .args(["-c", script])
-            .arg(hosts)
-            .arg(mount)
-            .arg(program)
+        let child = command
             .env_clear()
             .envs(env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(file.try_clone().expect("a log file handle"))
             .stderr(file)
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {} under unshare: {e}", program.display()));
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", program.display()));
         Self { child, log: log.to_owned() }
     }
 
